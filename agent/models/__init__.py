@@ -1,0 +1,27 @@
+"""Generation backends behind one small interface (`ChatBackend`)."""
+
+from verimath.models.base import ChatBackend, Completion, Message, SamplingParams
+from verimath.models.langchain_backend import LangChainBackend
+from verimath.models.loading import DEFAULT_MODEL, DEMO_MODEL, demo_model_path, load_backend
+from verimath.models.openai_backend import OpenAIBackend
+from verimath.models.reasoning import Generation, generate_answer, split_reasoning
+from verimath.models.scripted import ScriptedBackend
+from verimath.models.transformers_backend import TransformersBackend
+
+__all__ = [
+    "ChatBackend",
+    "Completion",
+    "Message",
+    "SamplingParams",
+    "Generation",
+    "generate_answer",
+    "split_reasoning",
+    "load_backend",
+    "demo_model_path",
+    "DEFAULT_MODEL",
+    "DEMO_MODEL",
+    "TransformersBackend",
+    "OpenAIBackend",
+    "LangChainBackend",
+    "ScriptedBackend",
+]

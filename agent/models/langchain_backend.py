@@ -1,0 +1,45 @@
+"""A thin adapter for any LangChain chat model handed in (ChatHuggingFace, ChatOpenAI, …).
+
+The core never depends on LangChain's chat wrappers (they cannot continue an assistant turn
+and do not split reasoning); this adapter lets users bring one anyway.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from verimath.models.base import Completion, Message, SamplingParams
+
+__all__ = ["LangChainBackend"]
+
+
+class LangChainBackend:
+    """Wraps a `BaseChatModel`; a forced final answer is asked for in a new user turn."""
+
+    supports_prefill = False
+
+    def __init__(self, chat_model: Any, *, name: str | None = None) -> None:
+        self.chat_model = chat_model
+        self.name = name or getattr(chat_model, "model_name", None) or type(chat_model).__name__
+
+    def complete(
+        self, messages: Sequence[Message], params: SamplingParams, *, prefill: str = ""
+    ) -> Completion:
+        from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+        kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
+        converted = [kinds[m.role](content=m.content) for m in messages]
+        reply = self.chat_model.invoke(converted)
+        text = reply.content if isinstance(reply.content, str) else str(reply.content)
+        trace = (reply.additional_kwargs or {}).get("reasoning_content")
+        if trace:
+            text = f"<think>{trace}</think>{text}"
+        usage = getattr(reply, "usage_metadata", None) or {}
+        finish = (reply.response_metadata or {}).get("finish_reason")
+        return Completion(
+            text=text,
+            finish_reason="length" if finish == "length" else "stop",
+            prompt_tokens=int(usage.get("input_tokens", 0)),
+            completion_tokens=int(usage.get("output_tokens", 0)),
+        )

@@ -1,0 +1,107 @@
+"""Split a reasoning model's thinking trace from its answer, and make sure an answer exists.
+
+Phi-4-mini-reasoning writes `<think> … </think>` and then the answer. A model that runs out of
+tokens inside the trace has stated no answer; returning the trace as the answer would be wrong.
+`generate_answer` detects that and asks for a short forced final answer instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from verimath.models.base import ChatBackend, Completion, FinishReason, Message, SamplingParams
+from verimath.tools.extract import extract_final_answer
+
+__all__ = ["Generation", "split_reasoning", "generate_answer", "FORCED_ANSWER_PREFIX"]
+
+THINK_OPEN = "<think>"
+THINK_CLOSE = "</think>"
+FORCED_ANSWER_PREFIX = "\n\n**Final Answer**\n\\boxed{"
+_FORCED_ANSWER_REQUEST = (
+    "You ran out of space before stating a final answer. Reply with only the final answer, "
+    "written as \\boxed{{...}}.\n\nYour work so far:\n{work}"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """One answered generation: trace and answer kept apart, and how it ended."""
+
+    reasoning: str
+    response: str
+    answer: str | None
+    finish_reason: FinishReason
+    forced: bool
+    prompt_tokens: int
+    completion_tokens: int
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
+
+
+def split_reasoning(text: str) -> tuple[str, str, bool]:
+    """Return (thinking trace, visible response, whether the trace was closed).
+
+    Without think tags the whole text is the visible response. A trace opened but never
+    closed means the budget ran out while thinking: everything is trace, nothing is response.
+    Templates that open the trace in the prompt produce text with only the closing tag.
+    """
+    close = text.rfind(THINK_CLOSE)
+    open_ = text.find(THINK_OPEN)
+    if close == -1:
+        if open_ == -1:
+            return "", text.strip(), True
+        return text[open_ + len(THINK_OPEN) :].strip(), "", False
+    start = open_ + len(THINK_OPEN) if -1 < open_ < close else 0
+    return text[start:close].strip(), text[close + len(THINK_CLOSE) :].strip(), True
+
+
+def generate_answer(
+    backend: ChatBackend,
+    messages: Sequence[Message],
+    params: SamplingParams,
+    *,
+    forced_answer_tokens: int = 48,
+) -> Generation:
+    """Generate, split the trace from the response, and force a final answer if none was given."""
+    first = backend.complete(messages, params)
+    trace, response, closed = split_reasoning(first.text)
+    answer = extract_final_answer(response) if response else None
+    prompt_tokens, completion_tokens = first.prompt_tokens, first.completion_tokens
+    forced = answer is None
+    if forced:
+        answer, extra = _force_final_answer(
+            backend, messages, first.text, closed, forced_answer_tokens
+        )
+        prompt_tokens += extra.prompt_tokens
+        completion_tokens += extra.completion_tokens
+    if not trace:
+        # A model without think tags: its worked solution is the reasoning trace.
+        trace, response = response, ""
+    return Generation(
+        reasoning=trace,
+        response=response,
+        answer=answer,
+        finish_reason=first.finish_reason,
+        forced=forced,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+    )
+
+
+def _force_final_answer(
+    backend: ChatBackend, messages: Sequence[Message], text: str, closed: bool, budget: int
+) -> tuple[str | None, Completion]:
+    """A short greedy continuation that must state the answer."""
+    params = SamplingParams(max_new_tokens=budget, temperature=0.0)
+    if backend.supports_prefill:
+        prefill = text + ("" if closed else f"\n{THINK_CLOSE}") + FORCED_ANSWER_PREFIX
+        extra = backend.complete(messages, params, prefill=prefill)
+        # The continuation starts inside the box; a cut-off box still ends at the line break.
+        boxed = extract_final_answer("\\boxed{" + extra.text)
+        return boxed or extra.text.split("\n", 1)[0].strip().rstrip("}").strip() or None, extra
+    request = _FORCED_ANSWER_REQUEST.format(work=text[-4000:])
+    extra = backend.complete([*messages, Message("user", request)], params)
+    return extract_final_answer(extra.text), extra

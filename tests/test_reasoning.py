@@ -1,0 +1,59 @@
+"""The reasoning split and the forced final answer, through the scripted backend."""
+
+from verimath.models import (
+    Message,
+    SamplingParams,
+    ScriptedBackend,
+    generate_answer,
+    split_reasoning,
+)
+
+MESSAGES = [Message("user", "What is 17 times 23?")]
+PARAMS = SamplingParams(max_new_tokens=64)
+
+
+def test_split_keeps_trace_apart_from_response():
+    trace, response, closed = split_reasoning(
+        "<think>17*23 = 391</think>\nThe answer is \\boxed{391}."
+    )
+    assert (trace, closed) == ("17*23 = 391", True)
+    assert response == "The answer is \\boxed{391}."
+
+
+def test_split_handles_trace_opened_by_the_template_and_unclosed_trace():
+    assert split_reasoning("thinking</think>done") == ("thinking", "done", True)
+    assert split_reasoning("<think>still thinking") == ("still thinking", "", False)
+    assert split_reasoning("no tags") == ("", "no tags", True)
+
+
+def test_answer_given_needs_one_call():
+    backend = ScriptedBackend(["<think>17*23=391</think>\\boxed{391}"])
+    generation = generate_answer(backend, MESSAGES, PARAMS)
+    assert (generation.answer, generation.forced, len(backend.calls)) == ("391", False, 1)
+    assert generation.reasoning == "17*23=391"
+
+
+def test_budget_exhausted_inside_the_trace_forces_a_closed_short_answer():
+    backend = ScriptedBackend(["<think>17 * 23: 17*20 = 340, plus 51<truncated>", "391}\n"])
+    generation = generate_answer(backend, MESSAGES, PARAMS, forced_answer_tokens=16)
+    assert generation.truncated and generation.forced
+    assert generation.answer == "391"
+    forced_call = backend.calls[1]
+    assert forced_call.prefill.endswith("</think>\n\n**Final Answer**\n\\boxed{")
+    assert forced_call.params.max_new_tokens == 16
+    assert "</think>" not in generation.reasoning and "391" not in generation.reasoning
+
+
+def test_backend_without_prefill_is_asked_in_a_new_turn():
+    backend = ScriptedBackend(["I think it is large", "\\boxed{391}"], supports_prefill=False)
+    generation = generate_answer(backend, MESSAGES, PARAMS)
+    assert generation.answer == "391"
+    follow_up = backend.calls[1].messages[-1]
+    assert follow_up.role == "user" and "I think it is large" in follow_up.content
+
+
+def test_model_without_think_tags_keeps_its_solution_as_the_trace():
+    backend = ScriptedBackend(["17 times 23 is 391. The answer is 391."])
+    generation = generate_answer(backend, MESSAGES, PARAMS)
+    assert generation.answer == "391"
+    assert generation.reasoning.startswith("17 times 23 is 391")

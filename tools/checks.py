@@ -1,0 +1,313 @@
+"""SymPy checks of a candidate answer. Runs only inside sandbox workers (see sandbox.py).
+
+Two questions are answered here:
+- `check_answer(question, candidate)`: does the candidate satisfy what SymPy can establish from
+  the question itself (roots of an equation by substitution and completeness, the value of an
+  arithmetic expression)? This is what makes an answer `verified` or `refuted`.
+- `equivalent(gold, candidate)`: do two answers mean the same?
+
+Only `mathparse` turns text into SymPy objects; nothing here evaluates text as code.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+import sympy
+from verimath.tools.mathparse import (
+    ParseError,
+    expand_pm,
+    free_variables,
+    normalize,
+    parse_expression,
+    parse_items,
+)
+from verimath.tools.verdict import Check, Equivalence, Verdict
+
+__all__ = ["check_answer", "equivalent", "find_checkable"]
+
+_WORD_OPERATORS = [
+    (r"\bmultiplied by\b", "*"),
+    (r"\btimes\b", "*"),
+    (r"\bdivided by\b", "/"),
+    (r"\bplus\b", "+"),
+    (r"\bminus\b", "-"),
+    (r"\bto the power of\b", "^"),
+    (r"\bsquared\b", "^2"),
+    (r"\bcubed\b", "^3"),
+]
+_MATH_CHARS = r"A-Za-z0-9\s+\-*/^=().,!<>\[\]{}\\_|×÷−·√²³π±≤≥"
+_MATH_RUN = re.compile(f"[{_MATH_CHARS}]+")
+_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
+_KNOWN_WORDS = {
+    "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "sqrt", "pi",
+    "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "abs", "frac", "dfrac", "cdot",
+}  # fmt: skip
+_OPERATOR = re.compile(r"[+\-*/^=×÷−·√!<>]|\\(?:frac|dfrac|sqrt|cdot|times|div)")
+_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+_TOLERANCE_NOTE = "decimals match when equal to the shown precision (half a unit in the last place)"
+
+
+# ----------------------------------------------------------------------------- question checks
+def find_checkable(question: str) -> list[str]:
+    """Math fragments of a question, in any language: `$…$` spans, else runs of math characters
+    with prose words cut out. Word operators (`17 times 23`) become symbols first."""
+    text = question
+    for pattern, symbol in _WORD_OPERATORS:
+        text = re.sub(pattern, f" {symbol} ", text, flags=re.IGNORECASE)
+    delimited = re.findall(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", text, re.S)
+    if delimited:
+        return [next(part for part in parts if part).strip() for parts in delimited]
+    fragments = []
+    for run in _MATH_RUN.findall(text):
+        for piece in _split_prose(run):
+            piece = piece.strip().strip(".,;:?!").strip()
+            if piece and _OPERATOR.search(piece) and re.search(r"\d|[a-z]", piece):
+                fragments.append(piece)
+    return fragments
+
+
+def _split_prose(run: str) -> list[str]:
+    pieces, last = [], 0
+    for match in _PROSE_WORD.finditer(run):
+        if match.group().lower() in _KNOWN_WORDS:
+            continue
+        pieces.append(run[last : match.start()])
+        last = match.end()
+    pieces.append(run[last:])
+    return pieces
+
+
+def check_answer(question: str, candidate: str) -> Verdict:
+    """Check the candidate against what the question lets SymPy compute."""
+    equations, expressions = [], []
+    for fragment in find_checkable(question):
+        try:
+            parsed = parse_expression(fragment)
+        except ParseError:
+            continue
+        if isinstance(parsed, sympy.Equality) and free_variables(parsed):
+            equations.append((fragment, parsed))
+        elif isinstance(parsed, sympy.Expr) and not free_variables(parsed):
+            expressions.append((fragment, parsed))
+    if len(equations) == 1 and len(free_variables(equations[0][1])) == 1:
+        return _check_roots(question, *equations[0], candidate)
+    if not equations and len(expressions) == 1 and _only_numbers_in(question, expressions[0][0]):
+        return _check_value(*expressions[0], candidate)
+    reason = (
+        "a system of several equations or variables (not yet checked)"
+        if equations
+        else "no single equation or arithmetic expression found in the question"
+    )
+    return Verdict("unverified", (Check("question", "not_applicable", reason),))
+
+
+def _only_numbers_in(question: str, fragment: str) -> bool:
+    """A word problem mentions numbers outside the expression; then the value is not the answer."""
+    text = question
+    for pattern, symbol in _WORD_OPERATORS:
+        text = re.sub(pattern, f" {symbol} ", text, flags=re.IGNORECASE)
+    return len(_DIGITS.findall(text)) == len(_DIGITS.findall(fragment))
+
+
+def _candidate_values(candidate: str, variable: sympy.Symbol | None = None) -> list[sympy.Expr]:
+    """Numbers the candidate states: `x = 1, x = 2`, `{1, 2}`, `\\frac{-2 \\pm …}{3}`, …"""
+    values: list[sympy.Expr] = []
+    for item in parse_items(candidate):
+        parts = list(item.args) if isinstance(item, sympy.FiniteSet | sympy.Tuple) else [item]
+        for part in parts:
+            if isinstance(part, sympy.Equality):
+                if isinstance(part.lhs, sympy.Symbol):
+                    part = part.rhs
+                elif isinstance(part.rhs, sympy.Symbol):
+                    part = part.lhs
+            values.extend(expand_pm(part))
+    for value in values:
+        if not isinstance(value, sympy.Expr) or free_variables(value):
+            raise ParseError(f"'{value}' is not a number")
+    return values
+
+
+def _decimal_tolerance(candidate: str) -> sympy.Rational | None:
+    places = [len(d.split(".")[1]) for d in _DIGITS.findall(candidate) if "." in d]
+    return sympy.Rational(1, 2 * 10 ** min(places)) if places else None
+
+
+def _same_number(a: sympy.Expr, b: sympy.Expr, tolerance: sympy.Rational | None) -> bool:
+    difference = sympy.simplify(a - b)
+    if difference == 0:
+        return True
+    magnitude = abs(complex(sympy.N(difference, 30)))
+    return tolerance is not None and magnitude <= float(tolerance) * 1.000001
+
+
+def _check_value(fragment: str, value: sympy.Expr, candidate: str) -> Verdict:
+    name = "arithmetic"
+    try:
+        values = _candidate_values(candidate)
+    except ParseError as exc:
+        return Verdict("unverified", (Check(name, "not_applicable", f"candidate: {exc}"),))
+    if len(values) != 1:
+        detail = f"{fragment} = {value}; the candidate states {len(values)} values"
+        return Verdict("refuted", (Check(name, "failed", detail),))
+    tolerance = _decimal_tolerance(candidate)
+    if _same_number(values[0], value, tolerance):
+        note = f" ({_TOLERANCE_NOTE})" if tolerance is not None else ""
+        detail = f"SymPy computed {fragment} = {value}; the candidate {values[0]} agrees{note}"
+        return Verdict("verified", (Check(name, "passed", detail),))
+    detail = f"SymPy computed {fragment} = {value}, not {values[0]}"
+    return Verdict("refuted", (Check(name, "failed", detail),))
+
+
+def _check_roots(question: str, fragment: str, equation: sympy.Equality, candidate: str) -> Verdict:
+    (variable,) = free_variables(equation)
+    polynomial = sympy.expand(equation.lhs - equation.rhs)
+    try:
+        values = _candidate_values(candidate, variable)
+    except ParseError as exc:
+        return Verdict("unverified", (Check("roots", "not_applicable", f"candidate: {exc}"),))
+    tolerance = _decimal_tolerance(candidate)
+    checks: list[Check] = []
+    for value in values:
+        residual = sympy.simplify(polynomial.subs(variable, value))
+        ok = residual == 0 or (
+            tolerance is not None and abs(complex(sympy.N(residual, 30))) < float(tolerance) * 10
+        )
+        outcome = "passed" if ok else "failed"
+        checks.append(
+            Check(
+                "substitution", outcome, f"{variable} = {value} in {fragment}: residual {residual}"
+            )
+        )
+    if any(c.outcome == "failed" for c in checks):
+        return Verdict("refuted", tuple(checks))
+    solutions = sympy.solveset(polynomial, variable, domain=sympy.S.Complexes)
+    if not isinstance(solutions, sympy.FiniteSet):
+        checks.append(Check("completeness", "not_applicable", "SymPy found no finite root list"))
+        return Verdict("unverified", tuple(checks))
+    missing = [r for r in solutions if not any(_same_number(r, v, tolerance) for v in values)]
+    real_only = re.search(r"\breal\b", question, re.IGNORECASE) is not None
+    if real_only:
+        missing = [r for r in missing if r.is_real is not False]
+    if missing:
+        detail = (
+            f"{fragment} has roots {sorted(map(str, solutions))}; missing {list(map(str, missing))}"
+        )
+        return Verdict("refuted", (*checks, Check("completeness", "failed", detail)))
+    detail = f"{fragment}: the candidate gives all roots {sorted(map(str, solutions))}"
+    return Verdict("verified", (*checks, Check("completeness", "passed", detail)))
+
+
+# ----------------------------------------------------------------------------- equivalence
+def equivalent(gold: str, candidate: str) -> Equivalence:
+    """Compare two answers; None when the parser cannot read one of them."""
+    g, c = normalize(gold), normalize(candidate)
+    if _squash(g) == _squash(c):
+        return Equivalence(True, "identical after normalisation")
+    try:
+        gold_items, candidate_items = parse_items(g), parse_items(c)
+    except ParseError as exc:
+        return Equivalence(None, f"not parsed: {exc}")
+    if len(gold_items) != len(candidate_items):
+        return Equivalence(False, f"{len(gold_items)} items vs {len(candidate_items)}")
+    if len(gold_items) > 1:
+        return _compare_collections(gold_items, candidate_items, ordered=False)
+    return _compare(gold_items[0], candidate_items[0])
+
+
+def _squash(text: str) -> str:
+    return re.sub(r"\s+", "", text).lower()
+
+
+def _compare_collections(a: list, b: list, *, ordered: bool) -> Equivalence:
+    if ordered:
+        for x, y in zip(a, b, strict=True):
+            result = _compare(x, y)
+            if result.equivalent is not True:
+                return result
+        return Equivalence(True, "all items equal in order")
+    remaining = list(b)
+    for x in a:
+        match = next((y for y in remaining if _compare(x, y).equivalent is True), None)
+        if match is None:
+            return Equivalence(False, f"no counterpart for {x}")
+        remaining.remove(match)
+    return Equivalence(True, "same items in any order")
+
+
+def _compare(a: sympy.Basic, b: sympy.Basic) -> Equivalence:
+    if isinstance(a, sympy.Equality) and isinstance(b, sympy.Equality):
+        return _compare_equations(a, b)
+    if isinstance(a, sympy.Equality) and isinstance(a.lhs, sympy.Symbol):
+        a = a.rhs
+    if isinstance(b, sympy.Equality) and isinstance(b.lhs, sympy.Symbol):
+        b = b.rhs
+    if isinstance(a, sympy.Tuple) and isinstance(b, sympy.Tuple):
+        if len(a) != len(b):
+            return Equivalence(False, "tuples of different length")
+        return _compare_collections(list(a), list(b), ordered=True)
+    if isinstance(a, sympy.FiniteSet) and isinstance(b, sympy.FiniteSet):
+        if len(a) != len(b):
+            return Equivalence(False, "sets of different size")
+        return _compare_collections(list(a), list(b), ordered=False)
+    if isinstance(a, sympy.Interval) and isinstance(b, sympy.Interval):
+        same_ends = a.left_open == b.left_open and a.right_open == b.right_open
+        if not same_ends:
+            return Equivalence(False, "interval ends differ (open vs closed)")
+        ends = _compare_collections([a.start, a.end], [b.start, b.end], ordered=True)
+        return Equivalence(ends.equivalent, "interval " + ends.reason)
+    if isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr):
+        return _compare_expressions(a, b)
+    if type(a) is not type(b):
+        return Equivalence(False, f"{type(a).__name__} vs {type(b).__name__}")
+    return Equivalence(a == b, "structurally equal" if a == b else "structurally different")
+
+
+def _compare_equations(a: sympy.Equality, b: sympy.Equality) -> Equivalence:
+    """Equal when one side-difference is a nonzero constant multiple of the other."""
+    da, db = a.lhs - a.rhs, b.lhs - b.rhs
+    if da == 0 or db == 0:
+        return Equivalence(None, "degenerate equation")
+    ratio = sympy.simplify(da / db)
+    if not free_variables(ratio) and ratio != 0 and ratio.is_finite:
+        return Equivalence(True, f"equations proportional (factor {ratio})")
+    return Equivalence(False, "equations not proportional")
+
+
+def _compare_expressions(a: sympy.Expr, b: sympy.Expr) -> Equivalence:
+    difference = a - b
+    variables = sorted(free_variables(difference), key=str)
+    if not variables:
+        if sympy.simplify(difference) == 0:
+            return Equivalence(True, "equal values")
+        value = complex(sympy.N(difference, 50))
+        if value == 0:
+            return Equivalence(None, "values agree numerically but not symbolically")
+        return Equivalence(False, f"values differ by {sympy.N(difference, 6)}")
+    simplified = sympy.simplify(difference) == 0
+    numeric_ok = _agrees_at_random_points(difference, variables)
+    if simplified and numeric_ok is not False:
+        return Equivalence(True, "symbolically equal (simplify), numerically confirmed")
+    if numeric_ok is False:
+        return Equivalence(False, "differ at a random point")
+    return Equivalence(None, "agree numerically, not proven symbolically")
+
+
+def _agrees_at_random_points(expression: sympy.Expr, variables: list) -> bool | None:
+    rng = random.Random(0)
+    tested = 0
+    for _ in range(8):
+        point = {
+            v: sympy.Rational(rng.randint(-300, 300), 97) + sympy.Rational(1, 7) for v in variables
+        }
+        try:
+            value = complex(sympy.N(expression.subs(point), 30))
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if value != value:  # NaN: outside the domain
+            continue
+        tested += 1
+        if abs(value) > 1e-9:
+            return False
+    return True if tested else None

@@ -1,0 +1,120 @@
+"""Worker processes that do all parsing and SymPy work, with limits, killed on timeout.
+
+Model and user text is hostile: an exponent tower or a huge factorial must cost at most the
+timeout. Work runs in child processes with an address-space limit; a call that overruns its
+wall-clock timeout kills its worker and a fresh one takes its place. No signals, no alarms:
+callers may be any thread (LangGraph `batch`, async executors).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import select
+import subprocess
+import sys
+import threading
+from typing import Any
+
+from verimath.errors import VerimathError
+
+__all__ = ["SandboxPool", "SandboxTimeout", "SandboxFailure"]
+
+
+class SandboxTimeout(VerimathError, TimeoutError):
+    """The task ran past its time limit; its worker was killed."""
+
+
+class SandboxFailure(VerimathError, RuntimeError):
+    """The worker died or answered with an error."""
+
+
+class _Worker:
+    def __init__(self, memory_mb: int) -> None:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "verimath.tools.worker", "--memory-mb", str(memory_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=env,
+        )
+        self.calls = 0
+
+    def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+        assert self.process.stdin and self.process.stdout  # safe: created with pipes
+        self.process.stdin.write((json.dumps(message) + "\n").encode())
+        self.process.stdin.flush()
+        ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
+        if not ready:
+            raise SandboxTimeout(f"check exceeded {timeout_s:g} s")
+        line = self.process.stdout.readline()
+        if not line:
+            raise SandboxFailure("verification worker exited (likely its memory limit)")
+        self.calls += 1
+        return json.loads(line)
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.wait()
+
+
+class SandboxPool:
+    """A fixed number of reusable workers; thread-safe."""
+
+    def __init__(self, size: int = 2, *, timeout_s: float = 10.0, memory_mb: int = 1024) -> None:
+        self.size = size
+        self.timeout_s = timeout_s
+        self.memory_mb = memory_mb
+        self._idle: queue.Queue[_Worker | None] = queue.Queue()
+        for _ in range(size):
+            self._idle.put(None)  # a slot; its worker starts on first use
+        self._closed = False
+        self._lock = threading.Lock()
+        self._all: set[_Worker] = set()
+
+    def call(self, op: str, timeout_s: float | None = None, **args: Any) -> Any:
+        """Run `op` in a worker and return its result; raises SandboxTimeout/SandboxFailure."""
+        if self._closed:
+            raise SandboxFailure("the verification pool is closed")
+        worker = self._idle.get()
+        try:
+            if worker is None or worker.process.poll() is not None:
+                worker = self._start()
+            reply = worker.request({"op": op, "args": args}, timeout_s or self.timeout_s)
+        except (SandboxTimeout, SandboxFailure, OSError, ValueError) as exc:
+            if worker is not None:
+                self._discard(worker)
+            self._idle.put(None)
+            if isinstance(exc, SandboxTimeout | SandboxFailure):
+                raise
+            raise SandboxFailure(f"verification worker failed ({type(exc).__name__})") from exc
+        self._idle.put(worker)
+        if not reply.get("ok"):
+            raise SandboxFailure(str(reply.get("error", "unknown worker error")))
+        return reply["result"]
+
+    def _start(self) -> _Worker:
+        worker = _Worker(self.memory_mb)
+        with self._lock:
+            self._all.add(worker)
+        return worker
+
+    def _discard(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._all.discard(worker)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            workers, self._all = list(self._all), set()
+        for worker in workers:
+            worker.kill()
+
+    def __enter__(self) -> SandboxPool:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

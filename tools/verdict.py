@@ -1,0 +1,55 @@
+"""What a verification established, as plain values that cross process boundaries as JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+__all__ = ["Check", "Verdict", "VerdictStatus", "CheckOutcome", "Equivalence"]
+
+VerdictStatus = Literal["verified", "refuted", "unverified"]
+CheckOutcome = Literal["passed", "failed", "not_applicable", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    """One check and its certificate: what was computed and what came out."""
+
+    name: str
+    outcome: CheckOutcome
+    detail: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"name": self.name, "outcome": self.outcome, "detail": self.detail}
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """`verified` only when a check passed; `refuted` carries the evidence."""
+
+    status: VerdictStatus
+    checks: tuple[Check, ...] = field(default_factory=tuple)
+
+    @property
+    def evidence(self) -> str:
+        failed = [c.detail for c in self.checks if c.outcome == "failed"]
+        return "; ".join(failed)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Verdict:
+        checks = tuple(Check(c["name"], c["outcome"], c["detail"]) for c in data["checks"])
+        return cls(data["status"], checks)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "checks": [c.to_dict() for c in self.checks]}
+
+
+@dataclass(frozen=True, slots=True)
+class Equivalence:
+    """Whether two answers mean the same: True, False, or None when it cannot be decided."""
+
+    equivalent: bool | None
+    reason: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"equivalent": self.equivalent, "reason": self.reason}

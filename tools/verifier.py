@@ -1,0 +1,54 @@
+"""The verification API the graph and users call, from any thread.
+
+All parsing and SymPy work happens in the sandbox pool; this process only moves strings and
+verdicts. A check that times out or crashes is recorded as an `error` check and leaves the
+answer `unverified`: a failure to check never counts as a pass.
+"""
+
+from __future__ import annotations
+
+from verimath.tools.sandbox import SandboxFailure, SandboxPool, SandboxTimeout
+from verimath.tools.verdict import Check, Equivalence, Verdict
+
+__all__ = ["Verifier"]
+
+MAX_TEXT_CHARS = 20_000
+
+
+class Verifier:
+    """Owns a reusable pool of sandboxed workers; `close()` (or `with`) stops them."""
+
+    def __init__(self, *, workers: int = 2, timeout_s: float = 10.0, memory_mb: int = 1024):
+        self.pool = SandboxPool(workers, timeout_s=timeout_s, memory_mb=memory_mb)
+
+    def check_answer(self, question: str, candidate: str | None) -> Verdict:
+        """Check a candidate answer against what SymPy can establish from the question."""
+        if candidate is None or not candidate.strip():
+            return Verdict("unverified", (Check("answer", "not_applicable", "no final answer"),))
+        if len(question) > MAX_TEXT_CHARS or len(candidate) > MAX_TEXT_CHARS:
+            return Verdict("unverified", (Check("answer", "error", "text too long to check"),))
+        try:
+            return Verdict.from_dict(
+                self.pool.call("check_answer", question=question, candidate=candidate)
+            )
+        except (SandboxTimeout, SandboxFailure) as exc:
+            return Verdict("unverified", (Check("sympy", "error", str(exc)),))
+
+    def equivalent(self, gold: str, candidate: str) -> Equivalence:
+        """Whether two answers mean the same (None: undecided, with the reason)."""
+        if len(gold) > MAX_TEXT_CHARS or len(candidate) > MAX_TEXT_CHARS:
+            return Equivalence(None, "text too long to compare")
+        try:
+            result = self.pool.call("equivalent", gold=gold, candidate=candidate)
+        except (SandboxTimeout, SandboxFailure) as exc:
+            return Equivalence(None, str(exc))
+        return Equivalence(result["equivalent"], result["reason"])
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def __enter__(self) -> Verifier:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()

@@ -1,0 +1,58 @@
+"""Entry point of a verification worker process: JSON lines in, JSON lines out.
+
+Runs with an address-space limit so a runaway expression dies here, not in the caller.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import sys
+from typing import Any
+
+
+def _limit_memory(megabytes: int) -> None:
+    limit = megabytes * 1024 * 1024
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    except (ValueError, OSError):
+        pass  # platforms without RLIMIT_AS still get the caller's timeout
+
+
+def _handle(request: dict[str, Any]) -> Any:
+    from verimath.tools import checks
+
+    op = request.get("op")
+    args = request.get("args") or {}
+    if op == "check_answer":
+        return checks.check_answer(str(args["question"]), str(args["candidate"])).to_dict()
+    if op == "equivalent":
+        return checks.equivalent(str(args["gold"]), str(args["candidate"])).to_dict()
+    if op == "ping":
+        return "pong"
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--memory-mb", type=int, default=1024)
+    options = parser.parse_args()
+    import sympy  # noqa: F401  (imported before the limit: its import is the costly part)
+
+    _limit_memory(options.memory_mb)
+    for line in sys.stdin:
+        try:
+            reply = {"ok": True, "result": _handle(json.loads(line))}
+        except MemoryError:
+            reply = {"ok": False, "error": "the check ran out of memory"}
+        except RecursionError:
+            reply = {"ok": False, "error": "the expression is nested too deeply"}
+        except Exception as exc:  # reported to the caller, who records it as a check error
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {str(exc)[:300]}"}
+        sys.stdout.write(json.dumps(reply) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
