@@ -16,7 +16,7 @@ from typing import Any, Literal
 from verimath.answer import Answer
 from verimath.graphs import AgentContext, Settings, build_graph
 from verimath.models import DEFAULT_MODEL, DEMO_MODEL, ChatBackend, load_backend
-from verimath.retrieval import Index, default_embeddings, default_index
+from verimath.retrieval import Index, default_embeddings, default_index, read_manifest
 from verimath.tools import Verifier
 
 __all__ = ["Agent", "StepEvent", "DEMO_MAX_NEW_TOKENS"]
@@ -98,6 +98,8 @@ class Agent:
             return None
         if isinstance(spec, Index):
             return spec
+        if spec is not None:
+            read_manifest(Path(spec))  # a wrong folder fails before the embedding model loads
         embeddings = self._embeddings or default_embeddings()
         if spec is None:
             return default_index(embeddings)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import click
 import typer
+
 from verimath.errors import InputFileError, VerimathError
 
 app = typer.Typer(
@@ -51,10 +52,10 @@ def _agent(
     from verimath.agent import Agent
     from verimath.graphs import Settings
 
-    agent = Agent(model, base_url=base_url, index=False if no_retrieval else index)
-    if max_new_tokens is not None:
-        agent.settings = Settings(max_new_tokens=max_new_tokens)
-    return agent
+    settings = Settings(max_new_tokens=max_new_tokens) if max_new_tokens else None
+    return Agent(
+        model, base_url=base_url, index=False if no_retrieval else index, settings=settings
+    )
 
 
 @app.command()
@@ -206,8 +207,10 @@ def index_search(
     as_json: JsonOpt = False,
 ) -> None:
     """Search an index (default: the shipped corpus) and print the hits."""
-    from verimath.retrieval import Index, default_embeddings, default_index
+    from verimath.retrieval import Index, default_embeddings, default_index, read_manifest
 
+    if index:
+        read_manifest(index)  # a wrong folder fails before the embedding model loads
     embeddings = default_embeddings()
     searcher = Index.load(index, embeddings) if index else default_index(embeddings)
     hits = searcher.search(query, k)
@@ -254,6 +257,7 @@ def evaluate(
 
 def main() -> None:
     """Console entry point: one-line errors, tracebacks only with VERIMATH_DEBUG=1."""
+    os.environ.setdefault("TQDM_DISABLE", "1")  # loading bars from libraries are noise here
     try:
         app(standalone_mode=False)
     except VerimathError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from langgraph.graph import END, START, StateGraph
+
 from verimath.graphs import nodes
 from verimath.graphs.context import AgentContext
 from verimath.graphs.state import AgentState

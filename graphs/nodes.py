@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
+
 from verimath.graphs.context import AgentContext
 from verimath.graphs.prompts import render_prompt
 from verimath.graphs.state import AgentState
@@ -41,7 +42,7 @@ def timed(name: str) -> Callable[[Node], Node]:
             start = time.perf_counter()
             update = node(state, runtime)
             elapsed = (time.perf_counter() - start) * 1000
-            return {**update, "timings": {f"{name}_ms": elapsed}}
+            return {**update, "timings": {**update.get("timings", {}), f"{name}_ms": elapsed}}
 
         return wrapper
 

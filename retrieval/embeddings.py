@@ -27,7 +27,9 @@ def _packaged_model() -> Path | None:
 def default_embeddings() -> Any:
     """HuggingFaceEmbeddings over the packaged MiniLM, normalised for inner-product search."""
     from langchain_huggingface import HuggingFaceEmbeddings
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.disable_progress_bar()  # a loading bar per process is noise on stderr
     packaged = _packaged_model()
     embeddings = HuggingFaceEmbeddings(
         model_name=str(packaged) if packaged else DEFAULT_EMBEDDING_ID,

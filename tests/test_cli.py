@@ -73,7 +73,9 @@ def test_check_prints_json_verdicts():
 def test_check_pairs_adds_a_verdict_to_every_row(tmp_path: Path):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(
-        '{"gold": "2", "candidate": "2.0", "note": "kept"}\nnot json\n{"gold": "x^2", "candidate": "x^3"}\n'
+        '{"gold": "2", "candidate": "2.0", "note": "kept"}\n'
+        "not json\n"
+        '{"gold": "x^2", "candidate": "x^3"}\n'
     )
     out = tmp_path / "out.jsonl"
     result = verimath("check", "--pairs", str(pairs), "-o", str(out))
@@ -105,7 +107,9 @@ def test_index_build_and_search_on_user_documents(tmp_path: Path):
 def test_batch_writes_one_answer_per_question_and_reports_bad_lines(tmp_path: Path):
     questions = tmp_path / "q.jsonl"
     questions.write_text(
-        '{"id": "a", "question": "What is 2 plus 2?", "gold": "4", "topic": "add"}\n{oops\n{"id": "b", "question": ""}\n'
+        '{"id": "a", "question": "What is 2 plus 2?", "gold": "4", "topic": "add"}\n'
+        "{oops\n"
+        '{"id": "b", "question": ""}\n'
     )
     out = tmp_path / "answers.jsonl"
     result = verimath(

@@ -45,20 +45,17 @@ def test_no_bare_top_level_modules(tmp_path: Path, bare: str):
 
 @pytest.mark.slow
 def test_wheel_holds_only_the_verimath_namespace_and_imports(tmp_path: Path):
-    subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(tmp_path / "dist"), str(REPO)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    dist = tmp_path / "dist"
+    build = [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist)]
+    subprocess.run([*build, str(REPO)], check=True, capture_output=True)
     (wheel,) = (tmp_path / "dist").glob("verimath-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     top = {name.split("/")[0] for name in names}
     assert top == {"verimath", wheel.name.split("-py3")[0] + ".dist-info"}
     assert "verimath/corpora/default.jsonl" in names and "verimath/tools/worker.py" in names
     target = tmp_path / "site"
-    subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(wheel)],
-        check=True, capture_output=True,
-    )  # fmt: skip
+    install = [sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target)]
+    subprocess.run([*install, str(wheel)], check=True, capture_output=True)
     site = subprocess.run(
         [sys.executable, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
         capture_output=True,

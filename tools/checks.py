@@ -15,6 +15,7 @@ import random
 import re
 
 import sympy
+
 from verimath.tools.mathparse import (
     ParseError,
     expand_pm,
@@ -45,6 +46,7 @@ _KNOWN_WORDS = {
     "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "abs", "frac", "dfrac", "cdot",
 }  # fmt: skip
 _OPERATOR = re.compile(r"[+\-*/^=×÷−·√!<>]|\\(?:frac|dfrac|sqrt|cdot|times|div)")
+_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*\\?%")
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _TOLERANCE_NOTE = "decimals match when equal to the shown precision (half a unit in the last place)"
 
@@ -135,11 +137,14 @@ def _decimal_tolerance(candidate: str) -> sympy.Rational | None:
 
 
 def _same_number(a: sympy.Expr, b: sympy.Expr, tolerance: sympy.Rational | None) -> bool:
+    """Exactly equal; or, for a decimal candidate, strictly within half a unit of its last place."""
     difference = sympy.simplify(a - b)
     if difference == 0:
         return True
-    magnitude = abs(complex(sympy.N(difference, 30)))
-    return tolerance is not None and magnitude <= float(tolerance) * 1.000001
+    if tolerance is None:
+        return False
+    within = sympy.Abs(difference) < tolerance
+    return within is sympy.true
 
 
 def _check_value(fragment: str, value: sympy.Expr, candidate: str) -> Verdict:
@@ -161,48 +166,46 @@ def _check_value(fragment: str, value: sympy.Expr, candidate: str) -> Verdict:
 
 
 def _check_roots(question: str, fragment: str, equation: sympy.Equality, candidate: str) -> Verdict:
+    """Substitute each stated root (residual 0), then compare with SymPy's full root list."""
     (variable,) = free_variables(equation)
     polynomial = sympy.expand(equation.lhs - equation.rhs)
     try:
-        values = _candidate_values(candidate, variable)
+        values = _candidate_values(candidate)
     except ParseError as exc:
         return Verdict("unverified", (Check("roots", "not_applicable", f"candidate: {exc}"),))
+    solutions = sympy.solveset(polynomial, variable, domain=sympy.S.Complexes)
+    roots = list(solutions) if isinstance(solutions, sympy.FiniteSet) else None
     tolerance = _decimal_tolerance(candidate)
     checks: list[Check] = []
     for value in values:
         residual = sympy.simplify(polynomial.subs(variable, value))
         ok = residual == 0 or (
-            tolerance is not None and abs(complex(sympy.N(residual, 30))) < float(tolerance) * 10
+            tolerance is not None
+            and roots is not None
+            and any(_same_number(value, root, tolerance) for root in roots)
         )
-        outcome = "passed" if ok else "failed"
-        checks.append(
-            Check(
-                "substitution", outcome, f"{variable} = {value} in {fragment}: residual {residual}"
-            )
-        )
+        detail = f"{variable} = {value} in {fragment}: residual {residual}"
+        checks.append(Check("substitution", "passed" if ok else "failed", detail))
     if any(c.outcome == "failed" for c in checks):
         return Verdict("refuted", tuple(checks))
-    solutions = sympy.solveset(polynomial, variable, domain=sympy.S.Complexes)
-    if not isinstance(solutions, sympy.FiniteSet):
+    if roots is None:
         checks.append(Check("completeness", "not_applicable", "SymPy found no finite root list"))
         return Verdict("unverified", tuple(checks))
-    missing = [r for r in solutions if not any(_same_number(r, v, tolerance) for v in values)]
-    real_only = re.search(r"\breal\b", question, re.IGNORECASE) is not None
-    if real_only:
+    missing = [r for r in roots if not any(_same_number(r, v, tolerance) for v in values)]
+    if re.search(r"\breal\b", question, re.IGNORECASE):
         missing = [r for r in missing if r.is_real is not False]
+    listed = sorted(map(str, roots))
     if missing:
-        detail = (
-            f"{fragment} has roots {sorted(map(str, solutions))}; missing {list(map(str, missing))}"
-        )
+        detail = f"{fragment} has roots {listed}; missing {list(map(str, missing))}"
         return Verdict("refuted", (*checks, Check("completeness", "failed", detail)))
-    detail = f"{fragment}: the candidate gives all roots {sorted(map(str, solutions))}"
+    detail = f"{fragment}: the candidate gives all roots {listed}"
     return Verdict("verified", (*checks, Check("completeness", "passed", detail)))
 
 
 # ----------------------------------------------------------------------------- equivalence
 def equivalent(gold: str, candidate: str) -> Equivalence:
     """Compare two answers; None when the parser cannot read one of them."""
-    g, c = normalize(gold), normalize(candidate)
+    g, c = normalize(_percent_as_fraction(gold)), normalize(_percent_as_fraction(candidate))
     if _squash(g) == _squash(c):
         return Equivalence(True, "identical after normalisation")
     try:
@@ -214,6 +217,11 @@ def equivalent(gold: str, candidate: str) -> Equivalence:
     if len(gold_items) > 1:
         return _compare_collections(gold_items, candidate_items, ordered=False)
     return _compare(gold_items[0], candidate_items[0])
+
+
+def _percent_as_fraction(text: str) -> str:
+    """`25\\%` means 25/100: a percent sign scales, it is not decoration."""
+    return _PERCENT.sub(r"(\1/100)", text)
 
 
 def _squash(text: str) -> str:
@@ -279,12 +287,13 @@ def _compare_expressions(a: sympy.Expr, b: sympy.Expr) -> Equivalence:
     difference = a - b
     variables = sorted(free_variables(difference), key=str)
     if not variables:
-        if sympy.simplify(difference) == 0:
+        simplified = sympy.simplify(difference)
+        if simplified == 0:
             return Equivalence(True, "equal values")
-        value = complex(sympy.N(difference, 50))
-        if value == 0:
-            return Equivalence(None, "values agree numerically but not symbolically")
-        return Equivalence(False, f"values differ by {sympy.N(difference, 6)}")
+        # 50 significant digits with an unbounded exponent: 1/2004! - 1/2006! is not 0.
+        if simplified.is_zero is False or sympy.N(simplified, 50).is_zero is False:
+            return Equivalence(False, f"values differ by {sympy.N(simplified, 6)}")
+        return Equivalence(None, "values agree numerically but not symbolically")
     simplified = sympy.simplify(difference) == 0
     numeric_ok = _agrees_at_random_points(difference, variables)
     if simplified and numeric_ok is not False:

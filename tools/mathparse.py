@@ -13,7 +13,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import sympy
 from sympy.logic.boolalg import Boolean
@@ -31,10 +31,14 @@ class ParseError(ValueError):
 MAX_INPUT_CHARS = 2000
 MAX_DEPTH = 100
 MAX_EXPONENT = 10_000
-# 10_000, not 1_000: answers such as 1/2004! must parse, and 10000! is only ~36k digits.
-MAX_FACTORIAL = 10_000
+# 5_000, not 1_000: answers such as 1/2004! must parse; 5000! has ~16k digits.
+MAX_FACTORIAL = 5_000
 MAX_DIGITS = 400
-_MAX_BITS = 1 << 18  # no exact rational larger than this (~79k digits) is ever computed
+_MAX_BITS = 1 << 16  # no exact rational larger than this (~19.7k digits) is ever computed
+# Roots and function arguments stay under ~300 digits: SymPy factors radicands and its
+# assumption queries may run a primality test on any integer it meets (seconds when huge).
+_MAX_ARG_BITS = 1024
+_MAX_SET_TERMS = 16  # SymPy simplifies unions of intervals in roughly cubic time
 _RECURSION_LIMIT = 5000  # MAX_DEPTH levels cost about 10 Python frames each
 
 PM = sympy.Symbol("__pm__")  # marker: a ± b is built as a + PM*b; expand_pm substitutes ±1
@@ -90,6 +94,11 @@ _NUMBER = re.compile(r"([0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 class _Tok(NamedTuple):
     kind: str  # num, word, cmd (name without backslash), op, sep (`or`/`and`), end
     text: str
+
+
+_T = TypeVar("_T")
+_SIGNS = {_Tok("op", "+"): sympy.Integer(1), _Tok("op", "-"): sympy.Integer(-1),
+          _Tok("cmd", "pm"): PM, _Tok("cmd", "mp"): -PM}  # fmt: skip
 
 
 # ----------------------------------------------------------------------------- normalisation
@@ -197,18 +206,16 @@ def _magnitude(v: sympy.Expr) -> float:
     return value if math.isfinite(value) else math.inf
 
 
-def _add(a: sympy.Basic, b: sympy.Basic) -> sympy.Expr:
+def _add(a: sympy.Basic, b: sympy.Basic, op: Callable[..., sympy.Expr] = sympy.Add) -> sympy.Expr:
+    """a + b (or op(a, b)), refused when the exact result could exceed _MAX_BITS."""
     a, b = _expr(a), _expr(b)
     if _bits(a) + _bits(b) > _MAX_BITS:
         raise ParseError("number too large to check")
-    return sympy.Add(a, b)
+    return op(a, b)
 
 
 def _mul(a: sympy.Basic, b: sympy.Basic) -> sympy.Expr:
-    a, b = _expr(a), _expr(b)
-    if _bits(a) + _bits(b) > _MAX_BITS:
-        raise ParseError("number too large to check")
-    return sympy.Mul(a, b)
+    return _add(a, b, sympy.Mul)
 
 
 def _pow(base: sympy.Basic, exp: sympy.Basic) -> sympy.Expr:
@@ -220,6 +227,8 @@ def _pow(base: sympy.Basic, exp: sympy.Basic) -> sympy.Expr:
             raise ParseError("exponent too large to check")
         if _bits(base) * max(1.0, size) > _MAX_BITS:
             raise ParseError("number too large to check")
+        if not exp.is_Integer and _bits(base) > _MAX_ARG_BITS:
+            raise ParseError("root of a number too large to check")
     return sympy.Pow(base, exp)
 
 
@@ -255,6 +264,15 @@ def _number(text: str) -> sympy.Expr:
     if exp is not None:
         value = _mul(value, _pow(sympy.Integer(10), sympy.Integer(int(exp))))
     return value
+
+
+def _as_set(v: sympy.Basic) -> sympy.Set:
+    """Operand of \\cup / \\cap: a set, or (a, b) read as the open interval it must be here."""
+    if isinstance(v, sympy.Tuple) and len(v) == 2:
+        return sympy.Interval.open(_expr(v[0]), _expr(v[1]))
+    if not isinstance(v, sympy.Set):
+        raise ParseError("\\cup and \\cap need sets or intervals on both sides")
+    return v
 
 
 def _relation(op: str, a: sympy.Basic, b: sympy.Basic) -> sympy.Basic:
@@ -294,10 +312,14 @@ class _Parser:
             raise ParseError(f"expected {text!r} but found {self.peek().text or 'the end'!r}")
         self.take()
 
-    def push(self) -> None:
+    def nested(self, parse: Callable[..., _T], *args: object) -> _T:
+        """Every bracket, argument, exponent and unary sign goes one level deeper."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise ParseError(f"nesting deeper than {MAX_DEPTH}")
+        value = parse(*args)
+        self.depth -= 1
+        return value
 
     def whole(self) -> sympy.Basic:
         value = self.relation()
@@ -320,23 +342,18 @@ class _Parser:
         return parts[0] if len(parts) == 1 else sympy.And(*parts, evaluate=False)
 
     def setexpr(self) -> sympy.Basic:
-        left = self.sum()
+        left, count = self.sum(), 0
         while self.peek() in (("cmd", "cup"), ("cmd", "cap")):
-            op, right = self.take().text, self.sum()
-            if not (isinstance(left, sympy.Set) and isinstance(right, sympy.Set)):
-                raise ParseError(f"\\{op} needs sets or intervals on both sides")
+            op, right, count = self.take().text, self.sum(), count + 1
+            if count >= _MAX_SET_TERMS:
+                raise ParseError(f"more than {_MAX_SET_TERMS} sets in one union")
+            left, right = _as_set(left), _as_set(right)
             left = sympy.Union(left, right) if op == "cup" else sympy.Intersection(left, right)
         return left
 
-    def _sign(self) -> sympy.Expr | None:
-        t = self.peek()
-        signs = {("op", "+"): sympy.Integer(1), ("op", "-"): sympy.Integer(-1),
-                 ("cmd", "pm"): PM, ("cmd", "mp"): -PM}  # fmt: skip
-        return signs.get((t.kind, t.text))
-
     def sum(self) -> sympy.Basic:
         left = self.term()
-        while (sign := self._sign()) is not None:
+        while (sign := _SIGNS.get(self.peek())) is not None:
             self.take()
             left = _add(left, _mul(sign, self.term()))
         return left
@@ -352,10 +369,11 @@ class _Parser:
             elif self.starts_factor(t):
                 if t.kind == "num":
                     raise ParseError(f"missing operator before the number {t.text}")
-                after_number = self.pos > 0 and self.toks[self.pos - 1].kind == "num"
+                after_number = self.toks[self.pos - 1].kind == "num"
                 right = self.power()
-                if after_number and t == ("cmd", "frac") and not right.is_Integer and right.is_Rational:
-                    raise ParseError("ambiguous mixed number (write 2+\\frac{1}{2} or 2\\cdot...)")
+                if after_number and t == ("cmd", "frac") and right.is_Rational:
+                    if not right.is_Integer:  # 2\frac{1}{2} is 2.5 to a reader, 1 to algebra
+                        raise ParseError("ambiguous mixed number: write 2+\\frac{1}{2}")
                 left = _mul(left, right)
             else:
                 return left
@@ -369,24 +387,18 @@ class _Parser:
         return t.kind == "op" and (t.text in "([{" or (t.text == "|" and not self.in_abs))
 
     def unary(self) -> sympy.Basic:
-        sign = self._sign()
+        sign = _SIGNS.get(self.peek())
         if sign is None:
             return self.power()
         self.take()
-        self.push()
-        value = _mul(sign, self.unary())
-        self.depth -= 1
-        return value
+        return _mul(sign, self.nested(self.unary))
 
     def power(self) -> sympy.Basic:
         base = self.postfix()
         if not self.at("^", "**"):
             return base
         self.take()
-        self.push()
-        exponent = self.unary()  # right-associative: 2^3^2 = 2^9
-        self.depth -= 1
-        return _pow(base, exponent)
+        return _pow(base, self.nested(self.unary))  # right-associative: 2^3^2 = 2^9
 
     def postfix(self) -> sympy.Basic:
         value = self.primary()
@@ -396,14 +408,12 @@ class _Parser:
         return value
 
     def group(self, closer: str, many: bool = False) -> list[sympy.Basic]:
-        self.push()
-        items = [self.relation()]
+        items = [self.nested(self.relation)]
         while many and self.at(","):
             self.take()
-            items.append(self.relation())
+            items.append(self.nested(self.relation))
         if closer:
             self.expect(closer)
-        self.depth -= 1
         return items
 
     def primary(self) -> sympy.Basic:
@@ -425,7 +435,9 @@ class _Parser:
             self.in_abs += 1
             value = self.group("|")[0]
             self.in_abs -= 1
-            return sympy.Abs(_expr(value))
+            if _bits(_expr(value)) > _MAX_ARG_BITS:
+                raise ParseError("argument of |...| too large to check")
+            return sympy.Abs(value)
         if t.kind == "op" and t.text in "([":
             return self.bracket(t.text)
         raise ParseError(f"unexpected {t.text or 'end of input'!r}")
@@ -487,10 +499,7 @@ class _Parser:
             self.toks[self.pos] = _Tok(t.kind, t.text[1:])
             ch = t.text[0]
             return sympy.Integer(int(ch)) if ch.isdigit() else self.identifier(ch, True)
-        self.push()
-        value = self.primary()
-        self.depth -= 1
-        return value
+        return self.primary() if t == ("op", "{") else self.nested(self.primary)
 
     def command(self, name: str) -> sympy.Basic:
         if name == "frac":
@@ -518,7 +527,6 @@ class _Parser:
     def apply(self, name: str) -> sympy.Expr:
         """`\\sin x`, `sin(x)`, `\\sin^2 x` (= sin(x)^2), `\\sin^{-1} x` (= asin x),
         `\\log_2 8`, `log(8, 2)`; an unbracketed argument runs over an implicit product."""
-        self.push()
         base = power = None
         if name == "log" and self.at("_"):
             self.take()
@@ -536,24 +544,21 @@ class _Parser:
             arg = _expr(args[0])
         else:
             arg = self.operand()
-        self.depth -= 1
+        if _bits(arg) > _MAX_ARG_BITS or (base is not None and _bits(_expr(base)) > _MAX_ARG_BITS):
+            raise ParseError(f"argument of {name} too large to check")
         if power is not None and name in _INVERSE and power == -1:
             return _INVERSE[name](arg)
         value = _FUNCS[name](arg) if base is None else sympy.log(arg, _expr(base))
         return value if power is None else _pow(value, power)
 
     def operand(self) -> sympy.Expr:
-        self.push()
+        """`\\sin 2x` = sin(2x): the product runs until an operator, number or function."""
         if self.at("-"):
             self.take()
-            value = _mul(sympy.Integer(-1), self.operand())
-        else:
-            value = self.power()
-            while (t := self.peek()).kind != "num" and self.starts_factor(t):
-                if t.text in _FUNCS or t.text == "sqrt":
-                    break
-                value = _mul(value, self.power())
-        self.depth -= 1
+            return _mul(sympy.Integer(-1), self.nested(self.operand))
+        value = self.nested(self.power)
+        while (t := self.peek()).kind != "num" and self.starts_factor(t) and t.text not in _FUNCS:
+            value = _mul(value, self.nested(self.power))
         return _expr(value)
 
 
@@ -569,7 +574,7 @@ def _guarded(build: Callable[[], list[sympy.Basic]]) -> list[sympy.Basic]:
         raise
     except RecursionError:
         raise ParseError("expression nested too deeply") from None
-    except Exception as exc:  # SymPy refusing a construction (Interval(1, i), ...) is a parse failure
+    except Exception as exc:  # SymPy refusing a construction (Interval(1, i)) is a parse error
         detail = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ""
         raise ParseError(f"cannot build this expression: {type(exc).__name__} {detail}") from exc
     finally:

@@ -53,7 +53,9 @@ def load_backend(model: Any = DEFAULT_MODEL, *, base_url: str | None = None) -> 
         )
     if model == DEMO_MODEL:
         path = demo_model_path()
-        return TransformersBackend(path.parent, gguf_file=path.name, name="demo (SmolLM2-135M)")
+        return TransformersBackend(
+            path.parent, gguf_file=path.name, threads=1, name="demo (SmolLM2-135M)"
+        )
     path = Path(model).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
