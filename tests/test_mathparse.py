@@ -125,6 +125,12 @@ def test_plus_minus_in_relation_and_unary() -> None:
     assert expand_pm(parse_expression("3 ± 1")) == [4, 2]
 
 
+def test_expand_pm_failures_are_parse_errors() -> None:
+    parsed = parse_expression(r"[0.5 \pm \infty\sin(\infty), y)")
+    with pytest.raises(ParseError):
+        expand_pm(parsed)
+
+
 def test_free_variables() -> None:
     assert free_variables(parse_expression(r"x \pm y")) == {x, y}
     assert free_variables(parse_expression(r"2\pi")) == set()
@@ -291,6 +297,7 @@ def test_large_factorials() -> None:
         r"(10^{400})^{10000}",
         r"2^{\pi \cdot 10^{9}}",
         r"\binom{100000}{50000}",
+        r"\binom{i}{1000}",
         r"\sqrt{4000!+1}",
         r"\log(7^{9000}+1)",
         "1" * 401,

@@ -40,6 +40,8 @@ def status(verifier, question, candidate):
             "unverified",
         ),
         ("What is 17 times 23?", "seventeen", "unverified"),
+        ("Compute 2005!/2004!", "2005", "verified"),
+        ("Compute $\\frac{1}{2004!} + 1$", "1", "refuted"),
     ],
 )
 def test_question_aware_checks(verifier, question, candidate, expected):
@@ -51,6 +53,11 @@ def test_refutation_carries_the_evidence(verifier):
     assert "391" in verdict.evidence
     wrong_root = verifier.check_answer(QUADRATIC, "x = -1")
     assert "residual" in wrong_root.evidence
+
+
+def test_evidence_about_huge_numbers_stays_short(verifier):
+    verdict = verifier.check_answer("Compute $\\frac{1}{2004!} + 1$", "1")
+    assert verdict.status == "refuted" and len(verdict.evidence) < 300
 
 
 def test_no_answer_is_unverified_without_calling_a_worker(verifier):

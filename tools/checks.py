@@ -64,10 +64,18 @@ def find_checkable(question: str) -> list[str]:
     fragments = []
     for run in _MATH_RUN.findall(text):
         for piece in _split_prose(run):
-            piece = piece.strip().strip(".,;:?!").strip()
+            piece = _trim_punctuation(piece)
             if piece and _OPERATOR.search(piece) and re.search(r"\d|[a-z]", piece):
                 fragments.append(piece)
     return fragments
+
+
+def _trim_punctuation(piece: str) -> str:
+    """Sentence punctuation off the ends; a `!` after a number or bracket is a factorial."""
+    piece = piece.strip().strip(".,;:?").strip()
+    while piece.endswith("!") and not re.search(r"[\d)}]!+$", piece):
+        piece = piece[:-1].rstrip().rstrip(".,;:?").rstrip()
+    return piece.lstrip("!").strip()
 
 
 def _split_prose(run: str) -> list[str]:
@@ -127,8 +135,14 @@ def _candidate_values(candidate: str, variable: sympy.Symbol | None = None) -> l
             values.extend(expand_pm(part))
     for value in values:
         if not isinstance(value, sympy.Expr) or free_variables(value):
-            raise ParseError(f"'{value}' is not a number")
+            raise ParseError(f"'{_show(value)}' is not a number")
     return values
+
+
+def _show(value: object, limit: int = 120) -> str:
+    """Evidence stays readable: a 5,000-digit value is shown by its ends."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:60]}…{text[-40:]} ({len(text)} chars)"
 
 
 def _decimal_tolerance(candidate: str) -> sympy.Rational | None:
@@ -154,14 +168,14 @@ def _check_value(fragment: str, value: sympy.Expr, candidate: str) -> Verdict:
     except ParseError as exc:
         return Verdict("unverified", (Check(name, "not_applicable", f"candidate: {exc}"),))
     if len(values) != 1:
-        detail = f"{fragment} = {value}; the candidate states {len(values)} values"
+        detail = f"{fragment} = {_show(value)}; the candidate states {len(values)} values"
         return Verdict("refuted", (Check(name, "failed", detail),))
     tolerance = _decimal_tolerance(candidate)
     if _same_number(values[0], value, tolerance):
         note = f" ({_TOLERANCE_NOTE})" if tolerance is not None else ""
-        detail = f"SymPy computed {fragment} = {value}; the candidate {values[0]} agrees{note}"
+        detail = f"SymPy computed {fragment} = {_show(value)}; the candidate agrees{note}"
         return Verdict("verified", (Check(name, "passed", detail),))
-    detail = f"SymPy computed {fragment} = {value}, not {values[0]}"
+    detail = f"SymPy computed {fragment} = {_show(value)}, not {_show(values[0])}"
     return Verdict("refuted", (Check(name, "failed", detail),))
 
 
@@ -184,7 +198,7 @@ def _check_roots(question: str, fragment: str, equation: sympy.Equality, candida
             and roots is not None
             and any(_same_number(value, root, tolerance) for root in roots)
         )
-        detail = f"{variable} = {value} in {fragment}: residual {residual}"
+        detail = f"{variable} = {_show(value)} in {fragment}: residual {_show(residual)}"
         checks.append(Check("substitution", "passed" if ok else "failed", detail))
     if any(c.outcome == "failed" for c in checks):
         return Verdict("refuted", tuple(checks))
@@ -194,9 +208,9 @@ def _check_roots(question: str, fragment: str, equation: sympy.Equality, candida
     missing = [r for r in roots if not any(_same_number(r, v, tolerance) for v in values)]
     if re.search(r"\breal\b", question, re.IGNORECASE):
         missing = [r for r in missing if r.is_real is not False]
-    listed = sorted(map(str, roots))
+    listed = sorted(map(_show, roots))
     if missing:
-        detail = f"{fragment} has roots {listed}; missing {list(map(str, missing))}"
+        detail = f"{fragment} has roots {listed}; missing {[_show(r) for r in missing]}"
         return Verdict("refuted", (*checks, Check("completeness", "failed", detail)))
     detail = f"{fragment}: the candidate gives all roots {listed}"
     return Verdict("verified", (*checks, Check("completeness", "passed", detail)))
@@ -239,7 +253,7 @@ def _compare_collections(a: list, b: list, *, ordered: bool) -> Equivalence:
     for x in a:
         match = next((y for y in remaining if _compare(x, y).equivalent is True), None)
         if match is None:
-            return Equivalence(False, f"no counterpart for {x}")
+            return Equivalence(False, f"no counterpart for {_show(x)}")
         remaining.remove(match)
     return Equivalence(True, "same items in any order")
 
@@ -279,7 +293,7 @@ def _compare_equations(a: sympy.Equality, b: sympy.Equality) -> Equivalence:
         return Equivalence(None, "degenerate equation")
     ratio = sympy.simplify(da / db)
     if not free_variables(ratio) and ratio != 0 and ratio.is_finite:
-        return Equivalence(True, f"equations proportional (factor {ratio})")
+        return Equivalence(True, f"equations proportional (factor {_show(ratio)})")
     return Equivalence(False, "equations not proportional")
 
 
@@ -292,7 +306,7 @@ def _compare_expressions(a: sympy.Expr, b: sympy.Expr) -> Equivalence:
             return Equivalence(True, "equal values")
         # 50 significant digits with an unbounded exponent: 1/2004! - 1/2006! is not 0.
         if simplified.is_zero is False or sympy.N(simplified, 50).is_zero is False:
-            return Equivalence(False, f"values differ by {sympy.N(simplified, 6)}")
+            return Equivalence(False, f"values differ by {_show(sympy.N(simplified, 6))}")
         return Equivalence(None, "values agree numerically but not symbolically")
     simplified = sympy.simplify(difference) == 0
     numeric_ok = _agrees_at_random_points(difference, variables)

@@ -246,9 +246,9 @@ def _factorial(v: sympy.Basic) -> sympy.Expr:
 def _binomial(n: sympy.Basic, k: sympy.Basic) -> sympy.Expr:
     n, k = _expr(n), _expr(k)
     if isinstance(n, sympy.Integer) and isinstance(k, sympy.Integer):
-        if min(k, n - k) * n.p.bit_length() > _MAX_BITS:
+        if min(abs(k), abs(n - k)) * max(_bits(n), _bits(k)) > _MAX_BITS:
             raise ParseError("binomial coefficient too large to check")
-    elif k.is_number and _magnitude(k) > MAX_FACTORIAL:
+    elif k.is_number and _magnitude(k) > 20:  # SymPy multiplies out k symbolic factors
         raise ParseError("binomial coefficient too large to check")
     return sympy.binomial(n, k)
 
@@ -635,7 +635,10 @@ def expand_pm(expr: sympy.Basic) -> list[sympy.Basic]:
     Every ± and ∓ in one expression share one sign, as in `a \\pm b \\mp c`."""
     if PM not in expr.free_symbols:
         return [expr]
-    return [_substitute_pm(expr, 1), _substitute_pm(expr, -1)]
+    try:
+        return [_substitute_pm(expr, 1), _substitute_pm(expr, -1)]
+    except Exception as exc:  # e.g. an interval whose ends become incomparable
+        raise ParseError(f"cannot expand ±: {type(exc).__name__}") from exc
 
 
 def free_variables(expr: sympy.Basic) -> set[sympy.Symbol]:
