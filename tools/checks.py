@@ -52,12 +52,16 @@ _TOLERANCE_NOTE = "decimals match when equal to the shown precision (half a unit
 
 
 # ----------------------------------------------------------------------------- question checks
+def _words_to_symbols(text: str) -> str:
+    for pattern, symbol in _WORD_OPERATORS:
+        text = re.sub(pattern, f" {symbol} ", text, flags=re.IGNORECASE)
+    return text
+
+
 def find_checkable(question: str) -> list[str]:
     """Math fragments of a question, in any language: `$…$` spans, else runs of math characters
     with prose words cut out. Word operators (`17 times 23`) become symbols first."""
-    text = question
-    for pattern, symbol in _WORD_OPERATORS:
-        text = re.sub(pattern, f" {symbol} ", text, flags=re.IGNORECASE)
+    text = _words_to_symbols(question)
     delimited = re.findall(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", text, re.S)
     if delimited:
         return [next(part for part in parts if part).strip() for parts in delimited]
@@ -115,13 +119,10 @@ def check_answer(question: str, candidate: str) -> Verdict:
 
 def _only_numbers_in(question: str, fragment: str) -> bool:
     """A word problem mentions numbers outside the expression; then the value is not the answer."""
-    text = question
-    for pattern, symbol in _WORD_OPERATORS:
-        text = re.sub(pattern, f" {symbol} ", text, flags=re.IGNORECASE)
-    return len(_DIGITS.findall(text)) == len(_DIGITS.findall(fragment))
+    return len(_DIGITS.findall(_words_to_symbols(question))) == len(_DIGITS.findall(fragment))
 
 
-def _candidate_values(candidate: str, variable: sympy.Symbol | None = None) -> list[sympy.Expr]:
+def _candidate_values(candidate: str) -> list[sympy.Expr]:
     """Numbers the candidate states: `x = 1, x = 2`, `{1, 2}`, `\\frac{-2 \\pm …}{3}`, …"""
     values: list[sympy.Expr] = []
     for item in parse_items(candidate):

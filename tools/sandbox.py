@@ -40,7 +40,6 @@ class _Worker:
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        self.calls = 0
 
     def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
         assert self.process.stdin and self.process.stdout  # safe: created with pipes
@@ -52,7 +51,6 @@ class _Worker:
         line = self.process.stdout.readline()
         if not line:
             raise SandboxFailure("verification worker exited (likely its memory limit)")
-        self.calls += 1
         return json.loads(line)
 
     def kill(self) -> None:

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from verimath.models.base import ChatBackend, Completion, FinishReason, Message, SamplingParams
 from verimath.tools.extract import extract_final_answer
 
-__all__ = ["Generation", "split_reasoning", "generate_answer", "FORCED_ANSWER_PREFIX"]
+__all__ = [
+    "Generation",
+    "split_reasoning",
+    "generate_answer",
+    "FORCED_ANSWER_PREFIX",
+    "THINK_OPEN",
+    "THINK_CLOSE",
+]
 
 THINK_OPEN = "<think>"
 THINK_CLOSE = "</think>"
