@@ -80,6 +80,37 @@ def test_no_answer_is_unverified_without_calling_a_worker(verifier):
         ("1,000", "1000", True),
         ("\\binom{4}{2}\\binom{3}{1}", "18", True),
         ("\\binom{4}{2}\\binom{3}{1}", "9", False),
+        # Typesetting with meaning (examples written here, not taken from the pairs file).
+        ("2\\frac{1}{4}", "\\frac{9}{4}", True),
+        ("2\\frac{1}{4}", "\\frac{1}{2}", False),
+        ("0.\\overline{6}", "\\frac{2}{3}", True),
+        ("0.1\\overline{6}", "\\frac{1}{6}", True),
+        ("0.\\overline{6}", "0.67", False),
+        ("3 \\pm \\sqrt{2}", "3-\\sqrt2, 3+\\sqrt2", True),
+        ("3 \\pm \\sqrt{2}", "3+\\sqrt2", False),
+        ("\\{2 \\pm i\\}", "2-i, 2+i", True),
+        ("x \\ge -1", "[-1, \\infty)", True),
+        ("x > 1", "[1, \\infty)", False),
+        ("(0, 2)", "0 < t < 2", True),
+        ("(0, 2)", "0 \\le t < 2", False),
+        ("t \\in (0, 2]", "(0, 2]", True),
+        (
+            "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+            "\\begin{bmatrix} 2 \\\\ 1 \\end{bmatrix}",
+            False,
+        ),
+        (
+            "\\begin{pmatrix} 2 \\\\ 4 \\end{pmatrix}",
+            "2\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+            True,
+        ),
+        (
+            "\\begin{pmatrix} 1 & 2 \\end{pmatrix}",
+            "\\begin{pmatrix} 1 \\\\ 2 \\end{pmatrix}",
+            False,
+        ),
+        ("1,\\!234", "1234", True),
+        ("12_{3}", "12_3", True),
     ],
 )
 def test_equivalence(verifier, gold, candidate, expected):
@@ -152,4 +183,4 @@ def test_no_false_positive_on_the_hand_labelled_pairs(verifier, shared_data):
             false_positives.append((row["gold"], row["candidate"]))
         correct += (result is True) == bool(row["equivalent"])
     assert false_positives == []
-    assert correct / len(rows) > 0.8
+    assert correct / len(rows) >= 0.99  # 1.000 measured; see BENCHMARKS.md

@@ -47,6 +47,15 @@ _KNOWN_WORDS = {
 }  # fmt: skip
 _OPERATOR = re.compile(r"[+\-*/^=×÷−·√!<>]|\\(?:frac|dfrac|sqrt|cdot|times|div)")
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*\\?%")
+_MIXED_NUMBER = re.compile(
+    r"^\s*(?P<whole>\d+)\s*\\[dt]?frac\s*\{?(?P<num>\d+)\}?\s*\{?(?P<den>\d+)\}?(?=\s*(?:\\text|$))"
+)
+_REPEATING = re.compile(r"(?P<whole>\d*)\.(?P<fixed>\d*)\\overline\{(?P<rep>\d+)\}")
+_MATRIX = re.compile(
+    r"(?P<factor>[^\\]*?|\\[dt]?frac\{[^{}]*\}\{[^{}]*\})\s*"
+    r"\\begin\{[pbv]?matrix\}(?P<body>.*?)\\end\{[pbv]?matrix\}",
+    re.S,
+)
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _TOLERANCE_NOTE = "decimals match when equal to the shown precision (half a unit in the last place)"
 
@@ -220,11 +229,11 @@ def _check_roots(question: str, fragment: str, equation: sympy.Equality, candida
 # ----------------------------------------------------------------------------- equivalence
 def equivalent(gold: str, candidate: str) -> Equivalence:
     """Compare two answers; None when the parser cannot read one of them."""
-    g, c = normalize(_percent_as_fraction(gold)), normalize(_percent_as_fraction(candidate))
-    if _squash(g) == _squash(c):
+    g, c = _prepare(gold), _prepare(candidate)
+    if _squash(normalize(g)) == _squash(normalize(c)):
         return Equivalence(True, "identical after normalisation")
     try:
-        gold_items, candidate_items = parse_items(g), parse_items(c)
+        gold_items, candidate_items = _answer_items(g), _answer_items(c)
     except ParseError as exc:
         return Equivalence(None, f"not parsed: {exc}")
     if len(gold_items) != len(candidate_items):
@@ -234,13 +243,59 @@ def equivalent(gold: str, candidate: str) -> Equivalence:
     return _compare(gold_items[0], candidate_items[0])
 
 
-def _percent_as_fraction(text: str) -> str:
-    """`25\\%` means 25/100: a percent sign scales, it is not decoration."""
-    return _PERCENT.sub(r"(\1/100)", text)
+def _prepare(text: str) -> str:
+    """Typesetting that carries meaning, made plain before parsing: `25\\%` is 25/100,
+    `10,\\!080` is 10080, `4\\frac{2}{3}` is a mixed number, `0.\\overline{3}` repeats,
+    `x \\in [a, b]` is the interval."""
+    text = _PERCENT.sub(r"(\1/100)", text)
+    text = re.sub(r",\\!\s*", ",", text)
+    text = re.sub(r"^\s*[A-Za-z]\s*\\in\s*", "", text)
+    text = _MIXED_NUMBER.sub(r"(\g<whole>+\\frac{\g<num>}{\g<den>})", text)
+    return _REPEATING.sub(_repeating_to_fraction, text)
+
+
+def _repeating_to_fraction(match: re.Match[str]) -> str:
+    whole, fixed, repeat = match.group("whole") or "0", match.group("fixed"), match.group("rep")
+    value = (
+        sympy.Integer(whole)
+        + sympy.Rational(int(fixed or 0), 10 ** len(fixed))
+        + sympy.Rational(int(repeat), (10 ** len(repeat) - 1) * 10 ** len(fixed))
+    )
+    return f"({value.p}/{value.q})"
+
+
+def _answer_items(text: str) -> list[sympy.Basic]:
+    """Items of an answer, `a \\pm b` counted as its two values; a matrix is one item.
+    Matrices are read before normalisation, which would take their `\\\\` row breaks."""
+    matrix = _parse_matrix(text)
+    if matrix is not None:
+        return [matrix]
+    items = parse_items(text)
+    if len(items) == 1 and isinstance(items[0], sympy.FiniteSet):
+        items = list(items[0].args)  # {1, -2} and "1, -2" list the same values
+    return [
+        v for item in items for v in (expand_pm(item) if isinstance(item, sympy.Expr) else [item])
+    ]
+
+
+def _parse_matrix(text: str) -> sympy.Matrix | None:
+    """`[c]\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}` (also bmatrix), with an optional
+    scalar factor in front; None when the text is not a matrix."""
+    match = _MATRIX.fullmatch(text.strip())
+    if match is None:
+        return None
+    rows = [r for r in re.split(r"\\\\", match.group("body")) if r.strip()]
+    cells = [[parse_expression(cell) for cell in row.split("&")] for row in rows]
+    if len({len(row) for row in cells}) != 1:
+        raise ParseError("matrix rows of different lengths")
+    factor = match.group("factor").strip()
+    scale = sympy.Integer(-1) if factor == "-" else parse_expression(factor) if factor else 1
+    return sympy.Matrix(cells) * scale
 
 
 def _squash(text: str) -> str:
-    return re.sub(r"\s+", "", text).lower()
+    """Compare as text without spacing, case or braces around a subscript (`52_{8}` = `52_8`)."""
+    return re.sub(r"_\{(\w+)\}", r"_\1", re.sub(r"\s+", "", text)).lower()
 
 
 def _compare_collections(a: list, b: list, *, ordered: bool) -> Equivalence:
@@ -260,6 +315,12 @@ def _compare_collections(a: list, b: list, *, ordered: bool) -> Equivalence:
 
 
 def _compare(a: sympy.Basic, b: sympy.Basic) -> Equivalence:
+    if a == b:
+        return Equivalence(True, "structurally equal")
+    a, b = _inequality_as_set(a), _inequality_as_set(b)
+    a, b = _pair_as_interval(a, b), _pair_as_interval(b, a)
+    if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
+        return _compare_matrices(a, b)
     if isinstance(a, sympy.Equality) and isinstance(b, sympy.Equality):
         return _compare_equations(a, b)
     if isinstance(a, sympy.Equality) and isinstance(a.lhs, sympy.Symbol):
@@ -285,6 +346,38 @@ def _compare(a: sympy.Basic, b: sympy.Basic) -> Equivalence:
     if type(a) is not type(b):
         return Equivalence(False, f"{type(a).__name__} vs {type(b).__name__}")
     return Equivalence(a == b, "structurally equal" if a == b else "structurally different")
+
+
+def _inequality_as_set(item: sympy.Basic) -> sympy.Basic:
+    """An inequality in one variable is the set it describes: `x > 5` is (5, oo)."""
+    is_inequality = isinstance(item, sympy.And | sympy.Rel) and not isinstance(
+        item, sympy.Equality | sympy.Unequality
+    )
+    if is_inequality and len(free_variables(item)) == 1:
+        try:
+            return item.as_set()
+        except (NotImplementedError, TypeError, ValueError):
+            return item
+    return item
+
+
+def _pair_as_interval(item: sympy.Basic, other: sympy.Basic) -> sympy.Basic:
+    """Beside an interval, a pair `(a, b)` is the open interval it is written as."""
+    if isinstance(item, sympy.Tuple) and len(item) == 2 and isinstance(other, sympy.Interval):
+        return sympy.Interval.open(*item.args)
+    return item
+
+
+def _compare_matrices(a: sympy.Basic, b: sympy.Basic) -> Equivalence:
+    if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)):
+        return Equivalence(False, "a matrix and a non-matrix")
+    if a.shape != b.shape:
+        return Equivalence(False, f"matrix shapes {a.shape} and {b.shape}")
+    for x, y in zip(a, b, strict=True):
+        entry = _compare_expressions(x, y)
+        if entry.equivalent is not True:
+            return Equivalence(entry.equivalent, f"matrix entries: {entry.reason}")
+    return Equivalence(True, "matrices equal entry by entry")
 
 
 def _compare_equations(a: sympy.Equality, b: sympy.Equality) -> Equivalence:
