@@ -7,7 +7,7 @@ from typing import Any
 
 from verimath.graphs.state import AgentState, Status
 from verimath.retrieval.passage import Hit
-from verimath.tools.verdict import Check
+from verimath.tools.verdict import Check, failed_evidence
 
 __all__ = ["Answer", "Citation", "Usage"]
 
@@ -79,7 +79,7 @@ class Answer:
 
     @property
     def evidence(self) -> str:
-        return "; ".join(c.detail for c in self.checks if c.outcome == "failed")
+        return failed_evidence(self.checks)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +108,7 @@ class Index:
             with (staging / "passages.jsonl").open("w", encoding="utf-8") as out:
                 for passage in self.passages:
                     out.write(json.dumps(passage.to_dict(), ensure_ascii=False) + "\n")
-            manifest = json.dumps(_manifest_dict(self.manifest), indent=2)
+            manifest = json.dumps(asdict(self.manifest), indent=2)
             (staging / "manifest.json").write_text(manifest, encoding="utf-8")
             if target.exists():
                 shutil.rmtree(target)
@@ -140,10 +140,6 @@ class Index:
         if len(passages) != manifest.count or vectors.ntotal != manifest.count:
             raise IndexFormatError(f"index '{folder}' is incomplete; rebuild it")
         return cls(passages, vectors, embeddings, manifest)
-
-
-def _manifest_dict(manifest: Manifest) -> dict[str, Any]:
-    return {name: getattr(manifest, name) for name in Manifest.__slots__}
 
 
 def read_manifest(folder: Path) -> Manifest:

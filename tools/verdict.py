@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Check", "Verdict", "VerdictStatus", "CheckOutcome", "Equivalence"]
+__all__ = ["Check", "Verdict", "VerdictStatus", "CheckOutcome", "Equivalence", "failed_evidence"]
 
 VerdictStatus = Literal["verified", "refuted", "unverified"]
 CheckOutcome = Literal["passed", "failed", "not_applicable", "error"]
@@ -23,6 +23,11 @@ class Check:
         return {"name": self.name, "outcome": self.outcome, "detail": self.detail}
 
 
+def failed_evidence(checks: tuple[Check, ...]) -> str:
+    """The details of the failed checks: what a refutation shows the user and the model."""
+    return "; ".join(c.detail for c in checks if c.outcome == "failed")
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """`verified` only when a check passed; `refuted` carries the evidence."""
@@ -32,8 +37,7 @@ class Verdict:
 
     @property
     def evidence(self) -> str:
-        failed = [c.detail for c in self.checks if c.outcome == "failed"]
-        return "; ".join(failed)
+        return failed_evidence(self.checks)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
