@@ -1,140 +1,55 @@
-"""SymPy checks of a candidate answer. Runs only inside sandbox workers (see sandbox.py).
+"""The SymPy tool: check a candidate answer against what the question lets SymPy compute.
 
-Two questions are answered here:
-- `check_answer(question, candidate)`: does the candidate satisfy what SymPy can establish from
-  the question itself (roots of an equation by substitution and completeness, the value of an
-  arithmetic expression)? This is what makes an answer `verified` or `refuted`.
-- `equivalent(gold, candidate)`: do two answers mean the same?
+Runs only inside sandbox workers (see sandbox.py). `question.recognise` says what the question
+asks; each check below returns a `Verdict` whose checks are certificates: what was computed, the
+residual or value, and why it passed or failed. `verified` needs a passed check, a failed check
+makes the answer `refuted`, and anything SymPy cannot decide leaves it `unverified`.
 
 Only `mathparse` turns text into SymPy objects; nothing here evaluates text as code.
 """
 
 from __future__ import annotations
 
-import random
 import re
+from collections.abc import Callable
 
 import sympy
 
+from verimath.tools.equivalence import compare_expressions, numerically_equal, prepare_answer
 from verimath.tools.mathparse import (
     ParseError,
     expand_pm,
     free_variables,
-    normalize,
     parse_expression,
     parse_items,
 )
-from verimath.tools.verdict import Check, Equivalence, Verdict
+from verimath.tools.question import NoTask, Task, find_checkable, recognise
+from verimath.tools.verdict import Check, Verdict, shorten
 
-__all__ = ["check_answer", "equivalent", "find_checkable"]
+__all__ = ["check_answer", "find_checkable"]
 
-_WORD_OPERATORS = [
-    (r"\bmultiplied by\b", "*"),
-    (r"\btimes\b", "*"),
-    (r"\bdivided by\b", "/"),
-    (r"\bplus\b", "+"),
-    (r"\bminus\b", "-"),
-    (r"\bto the power of\b", "^"),
-    (r"\bsquared\b", "^2"),
-    (r"\bcubed\b", "^3"),
-]
-_MATH_CHARS = r"A-Za-z0-9\s+\-*/^=().,!<>\[\]{}\\_|×÷−·√²³π±≤≥"
-_MATH_RUN = re.compile(f"[{_MATH_CHARS}]+")
-_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
-_KNOWN_WORDS = {
-    "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "sqrt", "pi",
-    "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "abs", "frac", "dfrac", "cdot",
-}  # fmt: skip
-_OPERATOR = re.compile(r"[+\-*/^=×÷−·√!<>]|\\(?:frac|dfrac|sqrt|cdot|times|div)")
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*\\?%")
-_MIXED_NUMBER = re.compile(
-    r"^\s*(?P<whole>\d+)\s*\\[dt]?frac\s*\{?(?P<num>\d+)\}?\s*\{?(?P<den>\d+)\}?(?=\s*(?:\\text|$))"
-)
-_REPEATING = re.compile(r"(?P<whole>\d*)\.(?P<fixed>\d*)\\overline\{(?P<rep>\d+)\}")
-_MATRIX = re.compile(
-    r"(?P<factor>[^\\]*?|\\[dt]?frac\{[^{}]*\}\{[^{}]*\})\s*"
-    r"\\begin\{[pbv]?matrix\}(?P<body>.*?)\\end\{[pbv]?matrix\}",
-    re.S,
-)
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _TOLERANCE_NOTE = "decimals match when equal to the shown precision (half a unit in the last place)"
-
-
-# ----------------------------------------------------------------------------- question checks
-def _words_to_symbols(text: str) -> str:
-    for pattern, symbol in _WORD_OPERATORS:
-        text = re.sub(pattern, f" {symbol} ", text, flags=re.IGNORECASE)
-    return text
-
-
-def find_checkable(question: str) -> list[str]:
-    """Math fragments of a question, in any language: `$…$` spans, else runs of math characters
-    with prose words cut out. Word operators (`17 times 23`) become symbols first."""
-    text = _words_to_symbols(question)
-    delimited = re.findall(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", text, re.S)
-    if delimited:
-        return [next(part for part in parts if part).strip() for parts in delimited]
-    fragments = []
-    for run in _MATH_RUN.findall(text):
-        for piece in _split_prose(run):
-            piece = _trim_punctuation(piece)
-            if piece and _OPERATOR.search(piece) and re.search(r"\d|[a-z]", piece):
-                fragments.append(piece)
-    return fragments
-
-
-def _trim_punctuation(piece: str) -> str:
-    """Sentence punctuation off the ends; a `!` after a number or bracket is a factorial."""
-    piece = piece.strip().strip(".,;:?").strip()
-    while piece.endswith("!") and not re.search(r"[\d)}]!+$", piece):
-        piece = piece[:-1].rstrip().rstrip(".,;:?").rstrip()
-    return piece.lstrip("!").strip()
-
-
-def _split_prose(run: str) -> list[str]:
-    pieces, last = [], 0
-    for match in _PROSE_WORD.finditer(run):
-        if match.group().lower() in _KNOWN_WORDS:
-            continue
-        pieces.append(run[last : match.start()])
-        last = match.end()
-    pieces.append(run[last:])
-    return pieces
+_UNEVALUATED = (sympy.Derivative, sympy.Integral, sympy.Limit, sympy.Sum, sympy.Product, sympy.Subs)
 
 
 def check_answer(question: str, candidate: str) -> Verdict:
     """Check the candidate against what the question lets SymPy compute."""
-    equations, expressions = [], []
-    for fragment in find_checkable(question):
-        try:
-            parsed = parse_expression(fragment)
-        except ParseError:
-            continue
-        if isinstance(parsed, sympy.Equality) and free_variables(parsed):
-            equations.append((fragment, parsed))
-        elif isinstance(parsed, sympy.Expr) and not free_variables(parsed):
-            expressions.append((fragment, parsed))
-    if len(equations) == 1 and len(free_variables(equations[0][1])) == 1:
-        return _check_roots(question, *equations[0], candidate)
-    if not equations and len(expressions) == 1 and _only_numbers_in(question, expressions[0][0]):
-        return _check_value(*expressions[0], candidate)
-    reason = (
-        "a system of several equations or variables (not yet checked)"
-        if equations
-        else "no single equation or arithmetic expression found in the question"
-    )
-    return Verdict("unverified", (Check("question", "not_applicable", reason),))
+    task = recognise(question)
+    if isinstance(task, NoTask):
+        return Verdict("unverified", (Check("question", "not_applicable", task.reason),))
+    return _CHECKS[task.kind](task, candidate)
 
 
-def _only_numbers_in(question: str, fragment: str) -> bool:
-    """A word problem mentions numbers outside the expression; then the value is not the answer."""
-    return len(_DIGITS.findall(_words_to_symbols(question))) == len(_DIGITS.findall(fragment))
+def _unverified(name: str, reason: str) -> Verdict:
+    return Verdict("unverified", (Check(name, "not_applicable", reason),))
 
 
+# ----------------------------------------------------------------------------- candidate reading
 def _candidate_values(candidate: str) -> list[sympy.Expr]:
     """Numbers the candidate states: `x = 1, x = 2`, `{1, 2}`, `\\frac{-2 \\pm …}{3}`, …"""
     values: list[sympy.Expr] = []
-    for item in parse_items(candidate):
+    for item in parse_items(prepare_answer(candidate)):
         parts = list(item.args) if isinstance(item, sympy.FiniteSet | sympy.Tuple) else [item]
         for part in parts:
             if isinstance(part, sympy.Equality):
@@ -145,14 +60,18 @@ def _candidate_values(candidate: str) -> list[sympy.Expr]:
             values.extend(expand_pm(part))
     for value in values:
         if not isinstance(value, sympy.Expr) or free_variables(value):
-            raise ParseError(f"'{_show(value)}' is not a number")
+            raise ParseError(f"'{shorten(value)}' is not a number")
     return values
 
 
-def _show(value: object, limit: int = 120) -> str:
-    """Evidence stays readable: a 5,000-digit value is shown by its ends."""
-    text = str(value)
-    return text if len(text) <= limit else f"{text[:60]}…{text[-40:]} ({len(text)} chars)"
+def _candidate_expression(candidate: str) -> sympy.Expr:
+    """The expression a candidate states; `f'(x) = 2x` and `\\int … = F(x) + C` give the right
+    side of their last `=`."""
+    text = candidate.rsplit("=", 1)[-1] if "=" in candidate else candidate
+    value = parse_expression(prepare_answer(text))
+    if not isinstance(value, sympy.Expr):
+        raise ParseError("not an expression")
+    return value
 
 
 def _decimal_tolerance(candidate: str) -> sympy.Rational | None:
@@ -160,271 +79,298 @@ def _decimal_tolerance(candidate: str) -> sympy.Rational | None:
     return sympy.Rational(1, 2 * 10 ** min(places)) if places else None
 
 
-def _same_number(a: sympy.Expr, b: sympy.Expr, tolerance: sympy.Rational | None) -> bool:
-    """Exactly equal; or, for a decimal candidate, strictly within half a unit of its last place."""
+def _same_number(a: sympy.Expr, b: sympy.Expr, tolerance: sympy.Rational | None) -> bool | None:
+    """True when equal (exactly, or for a decimal candidate strictly within half a unit of its
+    last place); False when they differ; None when they agree to 40 digits but SymPy cannot
+    prove it (nested radicals, trigonometric products) - never counted as a pass or a failure."""
+    if not (a.is_finite and b.is_finite):
+        return a == b  # oo matches only oo
     difference = sympy.simplify(a - b)
     if difference == 0:
         return True
-    if tolerance is None:
+    if tolerance is not None and (sympy.Abs(difference) < tolerance) is sympy.true:
+        return True
+    if difference.is_zero is False:  # SymPy proves it: 1/2004! + 1 is not 1
         return False
-    within = sympy.Abs(difference) < tolerance
-    return within is sympy.true
+    return None if numerically_equal(a, b) else False
 
 
-def _check_value(fragment: str, value: sympy.Expr, candidate: str) -> Verdict:
-    name = "arithmetic"
+def _residual_zero(expression: sympy.Expr, at: dict) -> tuple[bool | None, sympy.Expr]:
+    """Whether an equation's side difference vanishes at a point, with the residual. The scale
+    for the 40-digit test is the size of its terms, since the residual itself should be 0."""
+    residual = sympy.simplify(expression.subs(at))
+    if residual == 0:
+        return True, residual
+    if residual.is_zero is False:
+        return False, residual
+    terms = sympy.Add(*(sympy.Abs(t.subs(at)) for t in sympy.Add.make_args(expression)))
+    return (None if numerically_equal(residual, sympy.Integer(0), scale=terms) else False), residual
+
+
+def _outcome(result: bool | None) -> str:
+    return {True: "passed", False: "failed", None: "not_applicable"}[result]
+
+
+def _evaluate(target: sympy.Basic) -> sympy.Basic | None:
+    """Carry out integrals, limits, sums and derivatives; None when SymPy cannot finish one."""
+    value = target.doit() if target.atoms(*_UNEVALUATED) else target
+    if value.atoms(*_UNEVALUATED) or value.has(sympy.nan, sympy.zoo):
+        return None
+    return value
+
+
+# ----------------------------------------------------------------------------- values
+def _check_value(task: Task, candidate: str) -> Verdict:
+    """A closed expression (arithmetic, a definite integral, a limit, a sum, gcd, a remainder)
+    has one value; the candidate must state exactly it."""
+    name = "value" if task.target.atoms(*_UNEVALUATED) else "arithmetic"
+    value = _evaluate(task.target)
+    if value is None:
+        return _unverified(name, f"SymPy could not evaluate {task.source}")
     try:
         values = _candidate_values(candidate)
     except ParseError as exc:
-        return Verdict("unverified", (Check(name, "not_applicable", f"candidate: {exc}"),))
+        return _unverified(name, f"candidate: {exc}")
     if len(values) != 1:
-        detail = f"{fragment} = {_show(value)}; the candidate states {len(values)} values"
+        detail = f"{task.source} = {shorten(value)}; the candidate states {len(values)} values"
         return Verdict("refuted", (Check(name, "failed", detail),))
     tolerance = _decimal_tolerance(candidate)
-    if _same_number(values[0], value, tolerance):
+    same = _same_number(values[0], value, tolerance)
+    if same is True:
         note = f" ({_TOLERANCE_NOTE})" if tolerance is not None else ""
-        detail = f"SymPy computed {fragment} = {_show(value)}; the candidate agrees{note}"
+        detail = f"SymPy computed {task.source} = {shorten(value)}; the candidate agrees{note}"
         return Verdict("verified", (Check(name, "passed", detail),))
-    detail = f"SymPy computed {fragment} = {_show(value)}, not {_show(values[0])}"
+    if same is None:
+        detail = (
+            f"{task.source} = {shorten(value)} agrees with the candidate to 40 digits, unproven"
+        )
+        return _unverified(name, detail)
+    if value.is_real is False and values[0].is_real:
+        # (-27)^{5/3}: SymPy's principal value is complex, a reader may mean the real root.
+        detail = f"SymPy's principal value {shorten(value)} is complex; the real root may be meant"
+        return _unverified(name, detail)
+    detail = f"SymPy computed {task.source} = {shorten(value)}, not {shorten(values[0])}"
     return Verdict("refuted", (Check(name, "failed", detail),))
 
 
-def _check_roots(question: str, fragment: str, equation: sympy.Equality, candidate: str) -> Verdict:
+# ----------------------------------------------------------------------------- equations
+def _check_roots(task: Task, candidate: str) -> Verdict:
     """Substitute each stated root (residual 0), then compare with SymPy's full root list."""
-    (variable,) = free_variables(equation)
-    polynomial = sympy.expand(equation.lhs - equation.rhs)
+    variable, fragment = task.variable, task.source
+    polynomial = sympy.expand(task.target.lhs - task.target.rhs)
     try:
         values = _candidate_values(candidate)
     except ParseError as exc:
-        return Verdict("unverified", (Check("roots", "not_applicable", f"candidate: {exc}"),))
+        return _unverified("roots", f"candidate: {exc}")
     solutions = sympy.solveset(polynomial, variable, domain=sympy.S.Complexes)
     roots = list(solutions) if isinstance(solutions, sympy.FiniteSet) else None
     tolerance = _decimal_tolerance(candidate)
     checks: list[Check] = []
     for value in values:
-        residual = sympy.simplify(polynomial.subs(variable, value))
-        ok = residual == 0 or (
-            tolerance is not None
-            and roots is not None
-            and any(_same_number(value, root, tolerance) for root in roots)
-        )
-        detail = f"{variable} = {_show(value)} in {fragment}: residual {_show(residual)}"
-        checks.append(Check("substitution", "passed" if ok else "failed", detail))
+        ok, residual = _residual_zero(polynomial, {variable: value})
+        if ok is not True and tolerance is not None and roots is not None:
+            near = [_same_number(value, root, tolerance) for root in roots]
+            ok = True if True in near else ok
+        detail = f"{variable} = {shorten(value)} in {fragment}: residual {shorten(residual)}"
+        checks.append(Check("substitution", _outcome(ok), detail))
     if any(c.outcome == "failed" for c in checks):
         return Verdict("refuted", tuple(checks))
-    if roots is None:
-        checks.append(Check("completeness", "not_applicable", "SymPy found no finite root list"))
+    if not task.all_roots:
+        reason = "the question asks for particular roots; which ones is not checked"
+        return Verdict("unverified", (*checks, Check("completeness", "not_applicable", reason)))
+    if roots is None or any(c.outcome != "passed" for c in checks):
+        reason = "SymPy found no finite root list" if roots is None else "a residual is unproven"
+        checks.append(Check("completeness", "not_applicable", reason))
         return Verdict("unverified", tuple(checks))
-    missing = [r for r in roots if not any(_same_number(r, v, tolerance) for v in values)]
-    if re.search(r"\breal\b", question, re.IGNORECASE):
+    matches = [[_same_number(r, v, tolerance) for v in values] for r in roots]
+    missing = [r for r, m in zip(roots, matches, strict=True) if True not in m and None not in m]
+    undecided = [r for r, m in zip(roots, matches, strict=True) if True not in m and None in m]
+    if task.real_only:
         missing = [r for r in missing if r.is_real is not False]
-    listed = sorted(map(_show, roots))
+        undecided = [r for r in undecided if r.is_real is not False]
+    listed = sorted(map(shorten, roots))
     if missing:
-        detail = f"{fragment} has roots {listed}; missing {[_show(r) for r in missing]}"
+        detail = f"{fragment} has roots {listed}; missing {[shorten(r) for r in missing]}"
         return Verdict("refuted", (*checks, Check("completeness", "failed", detail)))
+    if undecided:
+        detail = f"{fragment} has roots {listed}; cannot prove all are among the candidate's"
+        return Verdict("unverified", (*checks, Check("completeness", "not_applicable", detail)))
     detail = f"{fragment}: the candidate gives all roots {listed}"
     return Verdict("verified", (*checks, Check("completeness", "passed", detail)))
 
 
-# ----------------------------------------------------------------------------- equivalence
-def equivalent(gold: str, candidate: str) -> Equivalence:
-    """Compare two answers; None when the parser cannot read one of them."""
-    g, c = _prepare(gold), _prepare(candidate)
-    if _squash(normalize(g)) == _squash(normalize(c)):
-        return Equivalence(True, "identical after normalisation")
+def _check_system(task: Task, candidate: str) -> Verdict:
+    """Substitute each stated solution into every equation, then compare with SymPy's solutions."""
+    equations = list(task.target)
+    variables = sorted(set().union(*(free_variables(e) for e in equations)), key=str)
     try:
-        gold_items, candidate_items = _answer_items(g), _answer_items(c)
+        assignments = _assignments(candidate, variables)
     except ParseError as exc:
-        return Equivalence(None, f"not parsed: {exc}")
-    if len(gold_items) != len(candidate_items):
-        return Equivalence(False, f"{len(gold_items)} items vs {len(candidate_items)}")
-    if len(gold_items) > 1:
-        return _compare_collections(gold_items, candidate_items, ordered=False)
-    return _compare(gold_items[0], candidate_items[0])
-
-
-def _prepare(text: str) -> str:
-    """Typesetting that carries meaning, made plain before parsing: `25\\%` is 25/100,
-    `10,\\!080` is 10080, `4\\frac{2}{3}` is a mixed number, `0.\\overline{3}` repeats,
-    `x \\in [a, b]` is the interval."""
-    text = _PERCENT.sub(r"(\1/100)", text)
-    text = re.sub(r",\\!\s*", ",", text)
-    text = re.sub(r"^\s*[A-Za-z]\s*\\in\s*", "", text)
-    text = _MIXED_NUMBER.sub(r"(\g<whole>+\\frac{\g<num>}{\g<den>})", text)
-    return _REPEATING.sub(_repeating_to_fraction, text)
-
-
-def _repeating_to_fraction(match: re.Match[str]) -> str:
-    whole, fixed, repeat = match.group("whole") or "0", match.group("fixed"), match.group("rep")
-    value = (
-        sympy.Integer(whole)
-        + sympy.Rational(int(fixed or 0), 10 ** len(fixed))
-        + sympy.Rational(int(repeat), (10 ** len(repeat) - 1) * 10 ** len(fixed))
-    )
-    return f"({value.p}/{value.q})"
-
-
-def _answer_items(text: str) -> list[sympy.Basic]:
-    """Items of an answer, `a \\pm b` counted as its two values; a matrix is one item.
-    Matrices are read before normalisation, which would take their `\\\\` row breaks."""
-    matrix = _parse_matrix(text)
-    if matrix is not None:
-        return [matrix]
-    items = parse_items(text)
-    if len(items) == 1 and isinstance(items[0], sympy.FiniteSet):
-        items = list(items[0].args)  # {1, -2} and "1, -2" list the same values
-    return [
-        v for item in items for v in (expand_pm(item) if isinstance(item, sympy.Expr) else [item])
+        return _unverified("system", f"candidate: {exc}")
+    differences = [e.lhs - e.rhs for e in equations]
+    checks: list[Check] = []
+    for assignment in assignments:
+        outcomes = [_residual_zero(d, assignment) for d in differences]
+        shown = ", ".join(f"{v} = {shorten(assignment[v])}" for v in variables)
+        detail = f"{shown} in {task.source}: residuals {[shorten(r) for _, r in outcomes]}"
+        ok = False if any(o is False for o, _ in outcomes) else all(o for o, _ in outcomes) or None
+        checks.append(Check("substitution", _outcome(ok), detail))
+    if any(c.outcome == "failed" for c in checks):
+        return Verdict("refuted", tuple(checks))
+    if any(c.outcome != "passed" for c in checks) or not task.all_roots:
+        return Verdict("unverified", tuple(checks))
+    solutions = sympy.solve(differences, variables, dict=True)
+    if not solutions or any(set(s) != set(variables) for s in solutions):
+        checks.append(
+            Check("completeness", "not_applicable", "SymPy found no finite solution list")
+        )
+        return Verdict("unverified", tuple(checks))
+    if task.real_only:
+        solutions = [s for s in solutions if all(v.is_real is not False for v in s.values())]
+    missing = [
+        s
+        for s in solutions
+        if not any(all(_same_number(s[v], a[v], None) for v in variables) for a in assignments)
     ]
+    listed = [tuple(shorten(s[v]) for v in variables) for s in solutions]
+    if missing:
+        detail = f"{task.source} has solutions {listed} for {tuple(variables)}; some are missing"
+        return Verdict("refuted", (*checks, Check("completeness", "failed", detail)))
+    detail = f"the candidate gives every solution {listed} for {tuple(variables)}"
+    return Verdict("verified", (*checks, Check("completeness", "passed", detail)))
 
 
-def _parse_matrix(text: str) -> sympy.Matrix | None:
-    """`[c]\\begin{pmatrix} a & b \\\\ c & d \\end{pmatrix}` (also bmatrix), with an optional
-    scalar factor in front; None when the text is not a matrix."""
-    match = _MATRIX.fullmatch(text.strip())
-    if match is None:
-        return None
-    rows = [r for r in re.split(r"\\\\", match.group("body")) if r.strip()]
-    cells = [[parse_expression(cell) for cell in row.split("&")] for row in rows]
-    if len({len(row) for row in cells}) != 1:
-        raise ParseError("matrix rows of different lengths")
-    factor = match.group("factor").strip()
-    scale = sympy.Integer(-1) if factor == "-" else parse_expression(factor) if factor else 1
-    return sympy.Matrix(cells) * scale
+def _assignments(candidate: str, variables: list[sympy.Symbol]) -> list[dict]:
+    """`x = 1, y = 2` (by name) or `(1, 2)` (in alphabetical order of the unknowns)."""
+    items = parse_items(prepare_answer(candidate))
+    if all(isinstance(i, sympy.Equality) and isinstance(i.lhs, sympy.Symbol) for i in items):
+        assignment = {i.lhs: i.rhs for i in items}
+        if set(assignment) != set(variables):
+            raise ParseError(f"does not give a value for each of {', '.join(map(str, variables))}")
+        return [assignment]
+    if len(items) == 1 and isinstance(items[0], sympy.FiniteSet):
+        items = list(items[0].args)
+    if items and all(isinstance(i, sympy.Tuple) and len(i) == len(variables) for i in items):
+        return [dict(zip(variables, i, strict=True)) for i in items]
+    raise ParseError(f"does not give a value for each of {', '.join(map(str, variables))}")
 
 
-def _squash(text: str) -> str:
-    """Compare as text without spacing, case or braces around a subscript (`52_{8}` = `52_8`)."""
-    return re.sub(r"_\{(\w+)\}", r"_\1", re.sub(r"\s+", "", text)).lower()
-
-
-def _compare_collections(a: list, b: list, *, ordered: bool) -> Equivalence:
-    if ordered:
-        for x, y in zip(a, b, strict=True):
-            result = _compare(x, y)
-            if result.equivalent is not True:
-                return result
-        return Equivalence(True, "all items equal in order")
-    remaining = list(b)
-    for x in a:
-        match = next((y for y in remaining if _compare(x, y).equivalent is True), None)
-        if match is None:
-            return Equivalence(False, f"no counterpart for {_show(x)}")
-        remaining.remove(match)
-    return Equivalence(True, "same items in any order")
-
-
-def _compare(a: sympy.Basic, b: sympy.Basic) -> Equivalence:
-    if a == b:
-        return Equivalence(True, "structurally equal")
-    a, b = _inequality_as_set(a), _inequality_as_set(b)
-    a, b = _pair_as_interval(a, b), _pair_as_interval(b, a)
-    if isinstance(a, sympy.MatrixBase) or isinstance(b, sympy.MatrixBase):
-        return _compare_matrices(a, b)
-    if isinstance(a, sympy.Equality) and isinstance(b, sympy.Equality):
-        return _compare_equations(a, b)
-    if isinstance(a, sympy.Equality) and isinstance(a.lhs, sympy.Symbol):
-        a = a.rhs
-    if isinstance(b, sympy.Equality) and isinstance(b.lhs, sympy.Symbol):
-        b = b.rhs
-    if isinstance(a, sympy.Tuple) and isinstance(b, sympy.Tuple):
-        if len(a) != len(b):
-            return Equivalence(False, "tuples of different length")
-        return _compare_collections(list(a), list(b), ordered=True)
-    if isinstance(a, sympy.FiniteSet) and isinstance(b, sympy.FiniteSet):
-        if len(a) != len(b):
-            return Equivalence(False, "sets of different size")
-        return _compare_collections(list(a), list(b), ordered=False)
-    if isinstance(a, sympy.Interval) and isinstance(b, sympy.Interval):
-        same_ends = a.left_open == b.left_open and a.right_open == b.right_open
-        if not same_ends:
-            return Equivalence(False, "interval ends differ (open vs closed)")
-        ends = _compare_collections([a.start, a.end], [b.start, b.end], ordered=True)
-        return Equivalence(ends.equivalent, "interval " + ends.reason)
-    if isinstance(a, sympy.Expr) and isinstance(b, sympy.Expr):
-        return _compare_expressions(a, b)
-    if type(a) is not type(b):
-        return Equivalence(False, f"{type(a).__name__} vs {type(b).__name__}")
-    return Equivalence(a == b, "structurally equal" if a == b else "structurally different")
-
-
-def _inequality_as_set(item: sympy.Basic) -> sympy.Basic:
-    """An inequality in one variable is the set it describes: `x > 5` is (5, oo)."""
-    is_inequality = isinstance(item, sympy.And | sympy.Rel) and not isinstance(
-        item, sympy.Equality | sympy.Unequality
+# ----------------------------------------------------------------------------- expressions
+def _check_expression(task: Task, candidate: str) -> Verdict:
+    """A derivative, a symbolic sum or limit, or a simplification: the candidate must equal
+    what SymPy computes (simplify, cross-checked at random points)."""
+    value = _evaluate(task.target)
+    if value is None:
+        return _unverified("expression", f"SymPy could not evaluate {task.source}")
+    try:
+        stated = _candidate_expression(candidate)
+    except ParseError as exc:
+        return _unverified("expression", f"candidate: {exc}")
+    result = compare_expressions(value, stated)
+    computed = (
+        f"SymPy computed {shorten(task.target)} = {shorten(value)}"
+        if task.target.atoms(*_UNEVALUATED)
+        else f"compared with the given expression {task.source}"
     )
-    if is_inequality and len(free_variables(item)) == 1:
-        try:
-            return item.as_set()
-        except (NotImplementedError, TypeError, ValueError):
-            return item
-    return item
+    if result.equivalent is True:
+        return Verdict("verified", (Check("expression", "passed", f"{computed}; {result.reason}"),))
+    if result.equivalent is False:
+        detail = f"{computed}; the candidate {shorten(stated)} {result.reason}"
+        return Verdict("refuted", (Check("expression", "failed", detail),))
+    return _unverified("expression", f"{computed}; {result.reason}")
 
 
-def _pair_as_interval(item: sympy.Basic, other: sympy.Basic) -> sympy.Basic:
-    """Beside an interval, a pair `(a, b)` is the open interval it is written as."""
-    if isinstance(item, sympy.Tuple) and len(item) == 2 and isinstance(other, sympy.Interval):
-        return sympy.Interval.open(*item.args)
-    return item
+def _check_antiderivative(task: Task, candidate: str) -> Verdict:
+    """Differentiate the candidate: an antiderivative is right exactly when its derivative is the
+    integrand (any constant of integration is allowed)."""
+    x = task.variable
+    try:
+        stated = _candidate_expression(candidate)
+    except ParseError as exc:
+        return _unverified("antiderivative", f"candidate: {exc}")
+    if stated.atoms(sympy.Integral):
+        return _unverified("antiderivative", "the candidate still contains an integral")
+    derivative = sympy.diff(stated, x)
+    result = compare_expressions(derivative, task.target)
+    detail = f"d/d{x} of {shorten(stated)} is {shorten(sympy.simplify(derivative))}"
+    if result.equivalent is True:
+        detail += f", the integrand {shorten(task.target)}"
+        return Verdict("verified", (Check("antiderivative", "passed", detail),))
+    if result.equivalent is False:
+        detail += f", not the integrand {shorten(task.target)}"
+        return Verdict("refuted", (Check("antiderivative", "failed", detail),))
+    return _unverified("antiderivative", f"{detail}; {result.reason}")
 
 
-def _compare_matrices(a: sympy.Basic, b: sympy.Basic) -> Equivalence:
-    if not (isinstance(a, sympy.MatrixBase) and isinstance(b, sympy.MatrixBase)):
-        return Equivalence(False, "a matrix and a non-matrix")
-    if a.shape != b.shape:
-        return Equivalence(False, f"matrix shapes {a.shape} and {b.shape}")
-    for x, y in zip(a, b, strict=True):
-        entry = _compare_expressions(x, y)
-        if entry.equivalent is not True:
-            return Equivalence(entry.equivalent, f"matrix entries: {entry.reason}")
-    return Equivalence(True, "matrices equal entry by entry")
+def _check_rewrite(task: Task, candidate: str) -> Verdict:
+    """Factor / expand: equal to the given expression, and in the asked form."""
+    name = task.kind
+    try:
+        stated = _candidate_expression(candidate)
+        form = _written_form(candidate, stated)
+    except ParseError as exc:
+        return _unverified(name, f"candidate: {exc}")
+    same = compare_expressions(task.target, stated)
+    if same.equivalent is not True:
+        outcome = "failed" if same.equivalent is False else "not_applicable"
+        detail = f"{shorten(stated)} vs {task.source}: {same.reason}"
+        status = "refuted" if same.equivalent is False else "unverified"
+        return Verdict(status, (Check("equal", outcome, detail),))
+    equal = Check("equal", "passed", f"{shorten(stated)} equals {task.source}: {same.reason}")
+    problem = _factor_problem(form) if name == "factor" else _expand_problem(stated)
+    if problem:
+        return Verdict("refuted", (equal, Check(f"{name}ed form", "failed", problem)))
+    form = "a product of irreducible factors" if name == "factor" else "fully expanded"
+    return Verdict("verified", (equal, Check(f"{name}ed form", "passed", form)))
 
 
-def _compare_equations(a: sympy.Equality, b: sympy.Equality) -> Equivalence:
-    """Equal when one side-difference is a nonzero constant multiple of the other."""
-    da, db = a.lhs - a.rhs, b.lhs - b.rhs
-    if da == 0 or db == 0:
-        return Equivalence(None, "degenerate equation")
-    ratio = sympy.simplify(da / db)
-    if not free_variables(ratio) and ratio != 0 and ratio.is_finite:
-        return Equivalence(True, f"equations proportional (factor {_show(ratio)})")
-    return Equivalence(False, "equations not proportional")
+def _written_form(candidate: str, stated: sympy.Expr) -> sympy.Expr:
+    """`15(3x+2)` as written: SymPy multiplies a number into a sum, so the factor is read
+    apart from its leading coefficient."""
+    text = candidate.rsplit("=", 1)[-1]
+    match = re.match(r"\s*(-?\d+(?:\.\d+)?)\s*(?=[(\[])", text)
+    if match is None:
+        return stated
+    rest = parse_expression(prepare_answer(text[match.end() :]))
+    if not isinstance(rest, sympy.Expr):
+        return stated
+    return sympy.Mul(parse_expression(match.group(1)), rest, evaluate=False)
 
 
-def _compare_expressions(a: sympy.Expr, b: sympy.Expr) -> Equivalence:
-    difference = a - b
-    variables = sorted(free_variables(difference), key=str)
-    if not variables:
-        simplified = sympy.simplify(difference)
-        if simplified == 0:
-            return Equivalence(True, "equal values")
-        # 50 significant digits with an unbounded exponent: 1/2004! - 1/2006! is not 0.
-        if simplified.is_zero is False or sympy.N(simplified, 50).is_zero is False:
-            return Equivalence(False, f"values differ by {_show(sympy.N(simplified, 6))}")
-        return Equivalence(None, "values agree numerically but not symbolically")
-    simplified = sympy.simplify(difference) == 0
-    numeric_ok = _agrees_at_random_points(difference, variables)
-    if simplified and numeric_ok is not False:
-        return Equivalence(True, "symbolically equal (simplify), numerically confirmed")
-    if numeric_ok is False:
-        return Equivalence(False, "differ at a random point")
-    return Equivalence(None, "agree numerically, not proven symbolically")
+def _factors(expression: sympy.Expr) -> list[sympy.Expr]:
+    """The factors of a (possibly unevaluated, nested) product, powers by their bases."""
+    if isinstance(expression, sympy.Mul):
+        return [f for arg in expression.args for f in _factors(arg)]
+    return [expression.base if isinstance(expression, sympy.Pow) else expression]
 
 
-def _agrees_at_random_points(expression: sympy.Expr, variables: list) -> bool | None:
-    rng = random.Random(0)
-    tested = 0
-    for _ in range(8):
-        point = {
-            v: sympy.Rational(rng.randint(-300, 300), 97) + sympy.Rational(1, 7) for v in variables
-        }
-        try:
-            value = complex(sympy.N(expression.subs(point), 30))
-        except (TypeError, ValueError, ZeroDivisionError):
+def _factor_problem(expression: sympy.Expr) -> str:
+    factors = _factors(expression)
+    polynomials = [f for f in factors if free_variables(f)]
+    if len(factors) < 2 and not isinstance(expression, sympy.Pow):
+        return f"{shorten(expression)} is not written as a product"
+    for factor in polynomials:
+        if not factor.is_polynomial():
             continue
-        if value != value:  # NaN: outside the domain
-            continue
-        tested += 1
-        if abs(value) > 1e-9:
-            return False
-    return True if tested else None
+        _, parts = sympy.factor_list(factor)
+        if len(parts) > 1 or any(power > 1 for _, power in parts):
+            return f"the factor {shorten(factor)} factors further: {shorten(sympy.factor(factor))}"
+    return ""
+
+
+def _expand_problem(expression: sympy.Expr) -> str:
+    expanded = sympy.expand(expression)
+    if sympy.srepr(expanded) != sympy.srepr(expression):
+        return f"{shorten(expression)} expands further to {shorten(expanded)}"
+    return ""
+
+
+_CHECKS: dict[str, Callable[[Task, str], Verdict]] = {
+    "value": _check_value,
+    "roots": _check_roots,
+    "system": _check_system,
+    "expression": _check_expression,
+    "antiderivative": _check_antiderivative,
+    "factor": _check_rewrite,
+    "expand": _check_rewrite,
+}

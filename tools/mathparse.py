@@ -88,6 +88,12 @@ _TOKEN = re.compile(
     r"|(?P<op>\*\*|<=|>=|!=|==|[-+*/^()\[\]{},;|!=<>_])",
     re.ASCII,
 )
+# `{ d } { dx }`, `{ d ^ 2 } { d x ^ 2 }`, `{ d ^ { 2 } } { dx ^ { 2 } }` as tokens joined by spaces
+_DERIVATIVE_OPERATOR = re.compile(
+    r"\{ d (?:\^ (?:\{ )?(?P<top>[1-9]) (?:\} )?)?\} "
+    r"\{ d ?(?P<var>[a-z]) (?:\^ (?:\{ )?(?P<bottom>[1-9]) (?:\} )?)?\}(?= |$)"
+)
+_LEIBNIZ_QUOTIENT = re.compile(r"\{ d ?[a-z] \} \{ d ?[a-z] \}(?= |$)")
 _NUMBER = re.compile(r"([0-9]*)(?:\.([0-9]+))?(?:[eE]([+-]?[0-9]+))?", re.ASCII)
 
 
@@ -147,6 +153,8 @@ def normalize(text: str) -> str:
     s = re.sub(r"\\(?:displaystyle|textstyle|left\.|right\.|(?:left|right|[bB]igg?[lr]?)"
                r"(?![A-Za-z]))", " ", s)  # fmt: skip
     s = re.sub(r"\\(?:[,;:!> ]|q?quad(?![A-Za-z]))|~", " ", s)
+    s = re.sub(r"\\(?:mathrm|operatorname|text|mathit)\s*\{\s*d\s*\}", " d ", s)  # \mathrm{d}x
+    s = re.sub(r"\\(?:long)?[rR]ightarrow(?![A-Za-z])|->", r"\\to ", s)
     s = _UNIT.sub(_drop_unit, s)
     s = re.sub(_TEXT_CMD, r" \1 ", s)
     s = re.sub(r"\\operatorname\*?\s*\{([A-Za-z]+)\}", r" \1 ", s)
@@ -251,6 +259,13 @@ def _binomial(n: sympy.Basic, k: sympy.Basic) -> sympy.Expr:
     elif k.is_number and _magnitude(k) > 20:  # SymPy multiplies out k symbolic factors
         raise ParseError("binomial coefficient too large to check")
     return sympy.binomial(n, k)
+
+
+def _mod(a: sympy.Basic, m: sympy.Basic) -> sympy.Expr:
+    a, m = _expr(a), _expr(m)
+    if m == 0:
+        raise ParseError("modulus 0")
+    return sympy.Mod(a, m)
 
 
 def _number(text: str) -> sympy.Expr:
@@ -366,6 +381,12 @@ class _Parser:
                 self.take()
                 right = self.unary()
                 left = _mul(left, right) if t.text == "*" else _div(left, right)
+            elif t in (("cmd", "bmod"), ("cmd", "mod"), ("word", "mod")):
+                self.take()
+                left = _mod(left, self.unary())
+            elif t == ("cmd", "pmod"):
+                self.take()
+                left = _mod(left, self.tex_arg())
             elif self.starts_factor(t):
                 if t.kind == "num":
                     raise ParseError(f"missing operator before the number {t.text}")
@@ -381,9 +402,9 @@ class _Parser:
     def starts_factor(self, t: _Tok) -> bool:
         """Whether `t` can begin an implicitly multiplied factor (`2x`, `2\\pi`, `(a)(b)`)."""
         if t.kind in ("num", "word"):
-            return True
+            return t.text != "mod"
         if t.kind == "cmd":
-            return t.text not in ("pm", "mp", "cup", "cap")
+            return t.text not in ("pm", "mp", "cup", "cap", "bmod", "mod", "pmod", "to")
         return t.kind == "op" and (t.text in "([{" or (t.text == "|" and not self.in_abs))
 
     def unary(self) -> sympy.Basic:
@@ -483,13 +504,18 @@ class _Parser:
             return sympy.pi
         if w in ("oo", "infinity"):
             return sympy.oo
+        if w in ("gcd", "lcm") and self.at("("):
+            return self.gcd_lcm(w)
+        if w == "lim" and self.at("_"):
+            return self.limit()
         if w.lower() not in _DENY:
             for f in _PREFIXES:
                 if w.startswith(f) and len(w) == len(f) + 1:
                     self.toks.insert(self.pos, _Tok("word", w[-1]))
                     return self.apply(f)
-            if len(w) <= 3 and not self.at("_"):
-                return sympy.Mul(*(sympy.Symbol(c) for c in w))
+            if len(w) <= 3:  # `xy`, `xe^x`: a product of letters, a power binds the last
+                self.toks[self.pos : self.pos] = [_Tok("word", c) for c in w[1:]]
+                return self.identifier(w[0], constants=True)
         raise ParseError(f"unknown word {w!r}")
 
     def tex_arg(self) -> sympy.Basic:
@@ -503,7 +529,19 @@ class _Parser:
 
     def command(self, name: str) -> sympy.Basic:
         if name == "frac":
+            operator = self.derivative_operator()
+            if operator is not None:
+                variable, order = operator
+                return sympy.Derivative(_expr(self.nested(self.term)), (variable, order))
             return _div(self.tex_arg(), self.tex_arg())
+        if name == "int":
+            return self.integral()
+        if name == "lim":
+            return self.limit()
+        if name in ("sum", "prod"):
+            return self.big_operator(name)
+        if name in ("gcd", "lcm"):
+            return self.gcd_lcm(name)
         if name == "binom":
             return _binomial(self.tex_arg(), self.tex_arg())
         if name == "sqrt":
@@ -543,7 +581,7 @@ class _Parser:
                 raise ParseError(f"{name} takes one argument")
             arg = _expr(args[0])
         else:
-            arg = self.operand()
+            arg = self.operand(through_roots=name in ("log", "ln"))
         if _bits(arg) > _MAX_ARG_BITS or (base is not None and _bits(_expr(base)) > _MAX_ARG_BITS):
             raise ParseError(f"argument of {name} too large to check")
         if power is not None and name in _INVERSE and power == -1:
@@ -551,15 +589,148 @@ class _Parser:
         value = _FUNCS[name](arg) if base is None else sympy.log(arg, _expr(base))
         return value if power is None else _pow(value, power)
 
-    def operand(self) -> sympy.Expr:
-        """`\\sin 2x` = sin(2x): the product runs until an operator, number or function."""
+    def operand(self, through_roots: bool = False) -> sympy.Expr:
+        """`\\sin 2x` = sin(2x): the product runs until an operator, number or function.
+        A logarithm's runs through roots too: `\\log_3 27\\sqrt3` is log_3(27√3)."""
         if self.at("-"):
             self.take()
-            return _mul(sympy.Integer(-1), self.nested(self.operand))
+            return _mul(sympy.Integer(-1), self.nested(self.operand, through_roots))
         value = self.nested(self.power)
-        while (t := self.peek()).kind != "num" and self.starts_factor(t) and t.text not in _FUNCS:
+        while (t := self.peek()).kind != "num" and self.starts_factor(t):
+            if t.text in _FUNCS and not (through_roots and t.text == "sqrt"):
+                break
             value = _mul(value, self.nested(self.power))
         return _expr(value)
+
+    # -------------------------------------------------------------- calculus and number theory
+    # These build *unevaluated* SymPy objects (Derivative, Integral, Limit, Sum, Product):
+    # computing them is the checker's job, inside the sandbox and under its timeout.
+    def derivative_operator(self) -> tuple[sympy.Symbol, int] | None:
+        """`\\frac{d}{dx}` or `\\frac{d^2}{dx^2}` at the cursor: consumed, (x, order) returned."""
+        window = " ".join(t.text for t in self.toks[self.pos : self.pos + 16])
+        match = _DERIVATIVE_OPERATOR.match(window)
+        if match is None:
+            if _LEIBNIZ_QUOTIENT.match(window):  # dy/dx is notation, not y/x
+                raise ParseError("dy/dx notation: write the derivative as \\frac{d}{dx}(...)")
+            return None
+        self.pos += len(match.group().split())
+        top, bottom = match.group("top") or "1", match.group("bottom") or "1"
+        if top != bottom:
+            raise ParseError(
+                f"derivative orders differ: d^{top} over d{match.group('var')}^{bottom}"
+            )
+        return sympy.Symbol(match.group("var")), int(top)
+
+    def bound_variable(self) -> sympy.Symbol:
+        t = self.take()
+        if t.kind == "cmd" and t.text in _GREEK:
+            return sympy.Symbol(t.text)
+        if t.kind != "word" or len(t.text) != 1:
+            raise ParseError(f"expected a variable but found {t.text or 'the end'!r}")
+        return sympy.Symbol(t.text)
+
+    def integral(self) -> sympy.Expr:
+        """`\\int f(x)\\,dx` or `\\int_a^b f(x)\\,dx`: the integrand runs to the differential."""
+        lower = upper = None
+        for _ in range(2):
+            if self.at("_"):
+                self.take()
+                lower = _expr(self.tex_arg())
+            elif self.at("^"):
+                self.take()
+                upper = _expr(self.tex_arg())
+        if (lower is None) != (upper is None):
+            raise ParseError("a definite integral needs both limits")
+        depth, inner, end = 0, 0, None  # an inner \\int owns the next differential
+        for j in range(self.pos, len(self.toks)):
+            t = self.toks[j]
+            if t.kind == "op":
+                depth += (t.text in ("(", "[", "{", "\\{")) - (t.text in (")", "]", "}", "\\}"))
+            elif t == ("cmd", "int"):
+                inner += 1
+            elif t.kind == "word" and re.fullmatch("d[a-z]?", t.text) and depth == 0:
+                if not inner:
+                    end = j
+                    break
+                inner -= 1
+        if end is None:
+            raise ParseError("integral without a differential such as dx")
+        integrand = self.sub_expression(self.toks[self.pos : end])
+        self.pos = end + 1
+        variable = self.toks[end].text[1:]
+        if not variable:
+            variable = self.bound_variable().name
+        x = sympy.Symbol(variable)
+        limits = (x,) if lower is None else (x, lower, upper)
+        return sympy.Integral(integrand, limits)
+
+    def sub_expression(self, toks: list[_Tok]) -> sympy.Expr:
+        if not toks:
+            raise ParseError("empty integrand")
+        inner = _Parser(toks)
+        inner.depth = self.depth + 1
+        if inner.depth > MAX_DEPTH:
+            raise ParseError(f"nesting deeper than {MAX_DEPTH}")
+        return _expr(inner.whole())
+
+    def limit(self) -> sympy.Expr:
+        """`\\lim_{x \\to a} f`, `a` may be `\\infty` or carry a side: `0^+`, `0^{-}`."""
+        self.expect("_")
+        self.expect("{")
+        variable = self.bound_variable()
+        if self.take() != ("cmd", "to"):
+            raise ParseError("expected \\to in the limit")
+        depth, end = 0, None
+        for j in range(self.pos, len(self.toks)):
+            t = self.toks[j]
+            if t.kind == "op" and t.text in ("(", "[", "{", "\\{"):
+                depth += 1
+            elif t.kind == "op" and t.text in (")", "]", "}", "\\}"):
+                if depth == 0:
+                    end = j
+                    break
+                depth -= 1
+        if end is None or self.toks[end].text != "}":
+            raise ParseError("unclosed limit subscript")
+        target, side = list(self.toks[self.pos : end]), "+-"
+        texts = [t.text for t in target]
+        if texts[-2:] in (["^", "+"], ["^", "-"]):
+            side, target = texts[-1], target[:-2]
+        elif texts[-4:] in (["^", "{", "+", "}"], ["^", "{", "-", "}"]):
+            side, target = texts[-2], target[:-4]
+        point = self.sub_expression(target)
+        self.pos = end + 1
+        body = self.nested(self.term)
+        if point in (sympy.oo, -sympy.oo):
+            side = "+" if point == sympy.oo else "-"
+        return sympy.Limit(_expr(body), variable, point, side)
+
+    def big_operator(self, name: str) -> sympy.Expr:
+        """`\\sum_{k=1}^{n} f(k)` and `\\prod`; the body is the following term."""
+        self.expect("_")
+        self.expect("{")
+        variable = self.bound_variable()
+        self.expect("=")
+        lower = _expr(self.nested(self.sum))
+        self.expect("}")
+        self.expect("^")
+        upper = _expr(self.tex_arg())
+        body = _expr(self.nested(self.term))
+        build = sympy.Sum if name == "sum" else sympy.Product
+        return build(body, (variable, lower, upper))
+
+    def gcd_lcm(self, name: str) -> sympy.Expr:
+        self.expect("(")
+        args = [_expr(a) for a in self.group(")", many=True)]
+        if len(args) < 2 or not all(a.is_Integer for a in args):
+            raise ParseError(f"{name} needs two or more integers")
+        if any(_bits(a) > _MAX_ARG_BITS for a in args):
+            raise ParseError(f"arguments of {name} too large to check")
+        combine = sympy.gcd if name == "gcd" else sympy.lcm
+        value = args[0]
+        for a in args[1:]:
+            value = combine(value, a)
+        return sympy.Integer(value)
 
 
 # ----------------------------------------------------------------------------- public API

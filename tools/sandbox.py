@@ -21,6 +21,10 @@ from verimath.errors import VerimathError
 
 __all__ = ["SandboxPool", "SandboxTimeout", "SandboxFailure"]
 
+# A worker imports SymPy before it reports ready; on a loaded 2-core machine that can take
+# seconds. It is waited for apart from the per-check timeout, which covers only the check.
+STARTUP_TIMEOUT_S = 60.0
+
 
 class SandboxTimeout(VerimathError, TimeoutError):
     """The task ran past its time limit; its worker was killed."""
@@ -42,9 +46,13 @@ class _Worker:
         )
 
     def request(self, message: dict[str, Any], timeout_s: float) -> dict[str, Any]:
-        assert self.process.stdin and self.process.stdout  # safe: created with pipes
+        assert self.process.stdin  # safe: created with pipes
         self.process.stdin.write((json.dumps(message) + "\n").encode())
         self.process.stdin.flush()
+        return self.reply(timeout_s)
+
+    def reply(self, timeout_s: float) -> dict[str, Any]:
+        assert self.process.stdout  # safe: created with pipes
         ready, _, _ = select.select([self.process.stdout], [], [], timeout_s)
         if not ready:
             raise SandboxTimeout(f"check exceeded {timeout_s:g} s")
@@ -97,6 +105,13 @@ class SandboxPool:
         worker = _Worker(self.memory_mb)
         with self._lock:
             self._all.add(worker)
+        try:
+            hello = worker.reply(STARTUP_TIMEOUT_S)
+        except (SandboxTimeout, SandboxFailure, ValueError):
+            hello = {}
+        if not hello.get("ready"):
+            self._discard(worker)
+            raise SandboxFailure(f"verification worker did not start in {STARTUP_TIMEOUT_S:g} s")
         return worker
 
     def _discard(self, worker: _Worker) -> None:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["Check", "Verdict", "VerdictStatus", "CheckOutcome", "Equivalence", "failed_evidence"]
+__all__ = [
+    "Check", "Verdict", "VerdictStatus", "CheckOutcome", "Equivalence",
+    "failed_evidence", "shorten",
+]  # fmt: skip
 
 VerdictStatus = Literal["verified", "refuted", "unverified"]
 CheckOutcome = Literal["passed", "failed", "not_applicable", "error"]
@@ -21,6 +24,12 @@ class Check:
 
     def to_dict(self) -> dict[str, str]:
         return {"name": self.name, "outcome": self.outcome, "detail": self.detail}
+
+
+def shorten(value: object, limit: int = 120) -> str:
+    """Evidence stays readable: a 5,000-digit value is shown by its ends."""
+    text = str(value)
+    return text if len(text) <= limit else f"{text[:60]}…{text[-40:]} ({len(text)} chars)"
 
 
 def failed_evidence(checks: tuple[Check, ...]) -> str:

@@ -21,14 +21,14 @@ def _limit_memory(megabytes: int) -> None:
 
 
 def _handle(request: dict[str, Any]) -> Any:
-    from verimath.tools import checks
+    from verimath.tools import checks, equivalence
 
     op = request.get("op")
     args = request.get("args") or {}
     if op == "check_answer":
         return checks.check_answer(str(args["question"]), str(args["candidate"])).to_dict()
     if op == "equivalent":
-        return checks.equivalent(str(args["gold"]), str(args["candidate"])).to_dict()
+        return equivalence.equivalent(str(args["gold"]), str(args["candidate"])).to_dict()
     if op == "ping":
         return "pong"
     raise ValueError(f"unknown operation {op!r}")
@@ -38,12 +38,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-mb", type=int, default=1024)
     options = parser.parse_args()
-    import sympy  # noqa: F401  (imported before the limit: its import is the costly part)
+    # Imported before the limit and the ready line: importing SymPy is the costly part, and
+    # the caller's per-check timeout must not count it.
+    from verimath.tools import checks, equivalence  # noqa: F401
 
     _limit_memory(options.memory_mb)
     # The parser caps exact numbers near 20k digits; printing one (1/2004! has 5,700) must work.
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(25_000)
+    sys.stdout.write(json.dumps({"ready": True}) + "\n")
+    sys.stdout.flush()
     for line in sys.stdin:
         try:
             reply = {"ok": True, "result": _handle(json.loads(line))}
