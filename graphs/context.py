@@ -36,6 +36,8 @@ class Settings:
     max_question_chars: int = 4000
     max_answer_chars: int = 500
     forced_answer_tokens: int = 48
+    # Wall-time bound of one generation call (None: only the token budget bounds it).
+    generation_time_limit_s: float | None = None
     system_prompt: str = field(default=DEFAULT_SYSTEM_PROMPT)
 
 

@@ -111,7 +111,11 @@ def generate(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         feedback=verdict.evidence if verdict and verdict.status == "refuted" else None,
     )
     params = SamplingParams(
-        settings.max_new_tokens, settings.temperature, settings.top_p, settings.seed
+        settings.max_new_tokens,
+        settings.temperature,
+        settings.top_p,
+        settings.seed,
+        max_time_s=settings.generation_time_limit_s,
     )
     generation = generate_answer(
         runtime.context.backend, messages, params,

@@ -73,6 +73,7 @@ class OpenAIBackend:
                 top_p=params.top_p,
                 seed=params.seed,
                 extra_body=extra or None,
+                **({"timeout": params.max_time_s} if params.max_time_s else {}),
             )
         )
         if not response.choices:

@@ -126,6 +126,8 @@ class TransformersBackend:
         tokenizer, model = self._tokenizer, self._model
         inputs = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
         sampling: dict[str, Any] = {"do_sample": params.temperature > 0}
+        if params.max_time_s is not None:
+            sampling["max_time"] = params.max_time_s
         if params.temperature > 0:
             sampling.update(temperature=params.temperature, top_p=params.top_p)
         pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else None
@@ -141,7 +143,8 @@ class TransformersBackend:
         new_tokens = output[0, inputs["input_ids"].shape[1] :]
         eos_ids = _eos_ids(model, tokenizer)
         stopped = len(new_tokens) > 0 and int(new_tokens[-1]) in eos_ids
-        finish = "stop" if stopped or len(new_tokens) < params.max_new_tokens else "length"
+        # Not ended by an end-of-sequence token: cut by the token budget or by max_time.
+        finish = "stop" if stopped else "length"
         return Completion(
             text=tokenizer.decode(new_tokens, skip_special_tokens=True),
             finish_reason=finish,
