@@ -1,0 +1,122 @@
+"""Dynamic batching: concurrent generation requests share one batched forward pass.
+
+Why: questions answered concurrently (`Agent.batch`, `verimath batch --concurrency N`) would
+otherwise queue behind one lock and decode one sequence at a time, leaving the matrix units idle.
+A single worker thread takes the first waiting request, waits up to `max_wait_s` for others with
+the same sampling parameters (up to `max_batch`), and runs them as one padded batch. A lone
+request pays at most `max_wait_s` extra. Requests with a seed are never batched: a seed promises
+one sequence's random stream.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from verimath.models.base import Completion, SamplingParams
+
+__all__ = ["DynamicBatcher", "BatchStats"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    prompt: str
+    params: SamplingParams
+    future: Future[Completion] = field(default_factory=Future)
+
+
+@dataclass
+class BatchStats:
+    """How requests were grouped: `batches` generate calls served `requests` requests in
+    `seconds` of wall time (calls run one at a time, so this is time spent generating)."""
+
+    requests: int = 0
+    batches: int = 0
+    largest: int = 0
+    seconds: float = 0.0
+
+
+class DynamicBatcher:
+    """Groups concurrent `submit` calls into calls of `run(prompts, params)`."""
+
+    def __init__(
+        self,
+        run: Callable[[Sequence[str], SamplingParams], list[Completion]],
+        *,
+        max_batch: int = 8,
+        max_wait_s: float = 0.02,
+    ) -> None:
+        self._run = run
+        self.max_batch = max_batch
+        self.max_wait_s = max_wait_s
+        self.stats = BatchStats()
+        self._queue: queue.Queue[_Request] = queue.Queue()
+        self._held: list[_Request] = []  # taken from the queue, waiting for a compatible batch
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+
+    def submit(self, prompt: str, params: SamplingParams) -> Completion:
+        """Blocks until this prompt's completion is ready; errors propagate to every caller."""
+        request = _Request(prompt, params)
+        self._ensure_worker()
+        self._queue.put(request)
+        return request.future.result()
+
+    def _ensure_worker(self) -> None:
+        with self._start_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(
+                    target=self._work, name="verimath-batcher", daemon=True
+                )
+                self._thread.start()
+
+    def _work(self) -> None:
+        while True:
+            first = self._held.pop(0) if self._held else self._queue.get()
+            group = [first]
+            if first.params.seed is None:
+                deadline = time.monotonic() + self.max_wait_s
+                self._gather(group, deadline)
+            self._serve(group)
+
+    def _gather(self, group: list[_Request], deadline: float) -> None:
+        """Add compatible requests (same params) until full or the window closes."""
+        keep = []
+        for request in self._held:
+            if len(group) < self.max_batch and request.params == group[0].params:
+                group.append(request)
+            else:
+                keep.append(request)
+        self._held = keep
+        while len(group) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                request = self._queue.get(timeout=remaining)
+            except queue.Empty:
+                break
+            if request.params == group[0].params and request.params.seed is None:
+                group.append(request)
+            else:
+                self._held.append(request)
+
+    def _serve(self, group: list[_Request]) -> None:
+        self.stats.requests += len(group)
+        self.stats.batches += 1
+        self.stats.largest = max(self.stats.largest, len(group))
+        start = time.perf_counter()
+        try:
+            completions = self._run([r.prompt for r in group], group[0].params)
+        except BaseException as exc:  # every waiting caller gets the failure
+            for request in group:
+                request.future.set_exception(exc)
+            return
+        finally:
+            self.stats.seconds += time.perf_counter() - start
+        for request, completion in zip(group, completions, strict=True):
+            request.future.set_result(completion)

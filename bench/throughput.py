@@ -1,0 +1,90 @@
+"""Questions per minute: `verimath batch` (dynamic batching) vs the model card's generate loop.
+
+Both sides use the same model (the demo GGUF through transformers), the same prompt (the
+agent's system prompt and question, no retrieval: the loop has none) and the same token budget,
+greedy, on the first N GSM8K questions. The loop is the model card's sample code: chat template,
+`model.generate` per question. verimath runs the whole graph (guard, generation with a forced
+answer when the budget runs out, SymPy verification, final answer) through `run_batch` with
+`concurrency` questions in flight, so concurrent generations are batched into one `generate`.
+
+    .venv/bin/python bench/throughput.py [--questions 32] [--max-new-tokens 96] [--concurrency 16]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+from verimath import Agent
+from verimath.batch import run_batch
+from verimath.graphs import Settings
+from verimath.graphs.context import DEFAULT_SYSTEM_PROMPT
+from verimath.graphs.prompts import render_prompt
+from verimath.models import load_backend
+from verimath.questions import read_questions
+
+DATA = Path(__file__).resolve().parents[2] / "shared/data/gsm8k/test.jsonl"
+
+
+def model_card_loop(backend, questions: list[str], max_new_tokens: int) -> float:
+    """The model card's sample code, once per question; returns seconds."""
+    tokenizer, model = backend._tokenizer, backend._model
+    start = time.perf_counter()
+    for question in questions:
+        messages = [m.to_dict() for m in render_prompt(question, [], DEFAULT_SYSTEM_PROMPT)]
+        inputs = tokenizer.apply_chat_template(
+            messages, add_generation_prompt=True, return_dict=True, return_tensors="pt"
+        )
+        outputs = model.generate(**inputs, max_new_tokens=max_new_tokens, do_sample=False)
+        tokenizer.batch_decode(outputs[:, inputs["input_ids"].shape[-1] :])
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--questions", type=int, default=32)
+    parser.add_argument("--max-new-tokens", type=int, default=96)
+    parser.add_argument("--concurrency", type=int, default=16)
+    args = parser.parse_args()
+    rows = read_questions(DATA)[0][: args.questions]
+    backend = load_backend("demo")
+    backend.load()
+
+    loop_s = model_card_loop(backend, [r.question for r in rows], args.max_new_tokens)
+
+    settings = Settings(max_new_tokens=args.max_new_tokens, max_attempts=1)
+    with Agent(backend, index=False, settings=settings) as agent:
+        agent.load()
+        before = backend._batcher.stats.seconds
+        with tempfile.TemporaryDirectory() as tmp:
+            summary = run_batch(
+                agent.ask, rows, Path(tmp) / "out.jsonl", concurrency=args.concurrency
+            )
+        generating = backend._batcher.stats.seconds - before
+    stats = backend._batcher.stats
+    report = {
+        "questions": len(rows),
+        "max_new_tokens": args.max_new_tokens,
+        "model_card_loop": {
+            "seconds": round(loop_s, 1),
+            "q_per_min": round(len(rows) / loop_s * 60, 1),
+        },
+        "verimath_batch": {
+            "seconds": round(summary.elapsed_s, 1),
+            "q_per_min": round(len(rows) / summary.elapsed_s * 60, 1),
+            "concurrency": args.concurrency,
+            "generate_calls": stats.batches,
+            "largest_batch": stats.largest,
+            "share_outside_generation": round(1 - generating / summary.elapsed_s, 3),
+            "statuses": dict(summary.statuses),
+        },
+        "speedup": round(loop_s / summary.elapsed_s, 2),
+    }
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
