@@ -1,0 +1,246 @@
+"""`verimath eval`: answer a graded question set, ablations side by side, and write a report.
+
+A report directory holds, per variant, the resumable answer file of `run_batch`
+(`answers-<variant>.jsonl`, so an interrupted eval resumes like a batch), and for the whole run
+`summary.md` plus PNG plots (matplotlib, the `eval` extra). Metrics are computed from the
+answer files alone, so a report can be rebuilt from them at any time (`write_report`).
+
+Variants: `full` always; `--ablate retrieval` answers without the index; `--ablate
+verification` answers without the verify-and-retry loop (one attempt; the verifier still grades
+and labels every answer, since that is how correctness is measured).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from verimath.batch import run_batch
+from verimath.errors import ConfigError, MissingExtraError
+from verimath.questions import QuestionRow
+
+__all__ = ["ABLATIONS", "VariantMetrics", "run_eval", "write_report", "metrics_of"]
+
+ABLATIONS = ("retrieval", "verification")
+
+
+@dataclass(frozen=True, slots=True)
+class VariantMetrics:
+    """What one variant scored. `verified_precision`: the share of verified answers that were
+    right (the product promises 1.0); None when nothing was verified."""
+
+    variant: str
+    questions: int
+    accuracy: float
+    statuses: dict[str, int]
+    verified_precision: float | None
+    truncation_rate: float
+    median_tokens: float
+    p90_tokens: float
+    median_latency_s: float
+    p90_latency_s: float
+    by_group: dict[str, dict[str, tuple[int, int]]]  # field -> value -> (correct, total)
+
+
+def parse_ablations(text: str | None) -> list[str]:
+    names = [n.strip() for n in (text or "").split(",") if n.strip()]
+    unknown = [n for n in names if n not in ABLATIONS]
+    if unknown:
+        raise ConfigError(
+            f"unknown ablation {', '.join(unknown)}; choose from {', '.join(ABLATIONS)} "
+            "(sampling needs self-consistency, not available yet)"
+        )
+    return names
+
+
+def run_eval(
+    answerers: dict[str, tuple[Callable[[str], Any], Callable[[str, str], bool | None]]],
+    rows: Sequence[QuestionRow],
+    report_dir: Path,
+    *,
+    concurrency: int = 1,
+    on_row: Callable[[dict[str, Any], Any], None] | None = None,
+) -> list[VariantMetrics]:
+    """Answer `rows` once per variant (`name -> (ask, grade)`), then write the report."""
+    report_dir.mkdir(parents=True, exist_ok=True)
+    for name, (ask, grade) in answerers.items():
+        run_batch(
+            ask, rows, report_dir / f"answers-{name}.jsonl",
+            grade=grade, concurrency=concurrency, on_row=on_row,
+        )  # fmt: skip
+    return write_report(report_dir, list(answerers))
+
+
+def metrics_of(variant: str, records: list[dict[str, Any]]) -> VariantMetrics:
+    n = len(records)
+    correct = [bool(r.get("correct")) for r in records]
+    statuses = Counter(r["status"] for r in records)
+    verified = [c for r, c in zip(records, correct, strict=True) if r["status"] == "verified"]
+    tokens = [float(r.get("usage", {}).get("completion_tokens", 0)) for r in records]
+    latency = [float(r.get("timings", {}).get("total_ms", 0.0)) / 1000 for r in records]
+    groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for record, ok in zip(records, correct, strict=True):
+        for key in ("subject", "level", "type"):
+            value = (record.get("metadata") or {}).get(key)
+            if value is not None:
+                tally = groups[key][str(value)]
+                tally[0] += ok
+                tally[1] += 1
+    return VariantMetrics(
+        variant=variant,
+        questions=n,
+        accuracy=sum(correct) / n if n else 0.0,
+        statuses=dict(statuses),
+        verified_precision=sum(verified) / len(verified) if verified else None,
+        truncation_rate=sum(bool(r.get("truncated")) for r in records) / n if n else 0.0,
+        median_tokens=_quantile(tokens, 0.5),
+        p90_tokens=_quantile(tokens, 0.9),
+        median_latency_s=_quantile(latency, 0.5),
+        p90_latency_s=_quantile(latency, 0.9),
+        by_group={k: {v: (t[0], t[1]) for v, t in sorted(g.items())} for k, g in groups.items()},
+    )
+
+
+def _quantile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=10, method="inclusive")[int(q * 10) - 1]
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def write_report(report_dir: Path, variants: list[str]) -> list[VariantMetrics]:
+    """summary.md and the plots, from the answer files in `report_dir`."""
+    results = [metrics_of(v, _read(report_dir / f"answers-{v}.jsonl")) for v in variants]
+    plots = _plot(report_dir, results)
+    (report_dir / "summary.md").write_text(_markdown(results, plots), encoding="utf-8")
+    return results
+
+
+def _markdown(results: list[VariantMetrics], plots: list[str]) -> str:
+    def pct(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.1%}"
+
+    out = [
+        "# Evaluation report",
+        "",
+        "| variant | questions | accuracy | verified | verified and right | refuted | "
+        "unverified | errors | truncated | tokens p50 / p90 | latency p50 / p90 s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for m in results:
+        share = {k: m.statuses.get(k, 0) / m.questions if m.questions else 0 for k in m.statuses}
+        out.append(
+            f"| {m.variant} | {m.questions} | {pct(m.accuracy)} | {pct(share.get('verified', 0))}"
+            f" | {pct(m.verified_precision)} | {pct(share.get('refuted', 0))}"
+            f" | {pct(share.get('unverified', 0))} | {m.statuses.get('error', 0)}"
+            f" | {pct(m.truncation_rate)} | {m.median_tokens:.0f} / {m.p90_tokens:.0f}"
+            f" | {m.median_latency_s:.1f} / {m.p90_latency_s:.1f} |"
+        )
+    out += [
+        "",
+        "`verified and right`: of the answers labelled verified, the share that matched the gold "
+        "answer (the promise is 100%).",
+    ]
+    for field_name in sorted({k for m in results for k in m.by_group}):
+        out += ["", f"## Accuracy by {field_name}", ""]
+        values = sorted({v for m in results for v in m.by_group.get(field_name, {})})
+        out.append("| " + field_name + " | " + " | ".join(m.variant for m in results) + " |")
+        out.append("|---" * (len(results) + 1) + "|")
+        for value in values:
+            cells = []
+            for m in results:
+                right, total = m.by_group.get(field_name, {}).get(value, (0, 0))
+                cells.append(f"{right}/{total}" if total else "-")
+            out.append(f"| {value} | " + " | ".join(cells) + " |")
+    if plots:
+        out += ["", "## Plots", ""] + [f"![{p}]({p})" for p in plots]
+    return "\n".join(out) + "\n"
+
+
+def _plot(report_dir: Path, results: list[VariantMetrics]) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # files only: no display on servers and in CI
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise MissingExtraError(
+            "eval reports draw plots with matplotlib; pip install 'verimath[eval]'"
+        ) from exc
+    names = [m.variant for m in results]
+    files = []
+
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    statuses = ["verified", "refuted", "unverified", "refused", "error"]
+    bottom = [0.0] * len(results)
+    for status in statuses:
+        shares = [m.statuses.get(status, 0) / max(m.questions, 1) for m in results]
+        axis.bar(names, shares, bottom=bottom, label=status)
+        bottom = [b + s for b, s in zip(bottom, shares, strict=True)]
+    axis.plot(names, [m.accuracy for m in results], "ko-", label="accuracy")
+    axis.set_ylim(0, 1)
+    axis.set_ylabel("share of questions")
+    axis.set_title("Status and accuracy by variant")
+    axis.legend(fontsize=7, loc="upper right")
+    files.append(_save(figure, report_dir, "status_accuracy.png"))
+
+    group = next(
+        (k for k in ("subject", "level", "type") if any(k in m.by_group for m in results)), None
+    )
+    if group:
+        values = sorted({v for m in results for v in m.by_group.get(group, {})})
+        figure, axis = plt.subplots(figsize=(max(6, len(values) * 0.8), 3.5))
+        width = 0.8 / len(results)
+        for i, m in enumerate(results):
+            accuracy = [
+                (lambda t: t[0] / t[1] if t[1] else 0.0)(m.by_group.get(group, {}).get(v, (0, 0)))
+                for v in values
+            ]
+            axis.bar([j + i * width for j in range(len(values))], accuracy, width, label=m.variant)
+        axis.set_xticks([j + 0.4 - width / 2 for j in range(len(values))], values, rotation=30)
+        axis.set_ylim(0, 1)
+        axis.set_ylabel("accuracy")
+        axis.set_title(f"Accuracy by {group}")
+        axis.legend(fontsize=7)
+        files.append(_save(figure, report_dir, f"accuracy_by_{group}.png"))
+
+    for key, label, filename in (
+        ("latency", "seconds per question", "latency.png"),
+        ("tokens", "completion tokens per question", "tokens.png"),
+    ):
+        figure, axis = plt.subplots(figsize=(6, 3.5))
+        for m in results:
+            values = _distribution(report_dir / f"answers-{m.variant}.jsonl", key)
+            axis.hist(values, bins=20, alpha=0.5, label=m.variant)
+        axis.set_xlabel(label)
+        axis.set_ylabel("questions")
+        axis.legend(fontsize=7)
+        files.append(_save(figure, report_dir, filename))
+    return files
+
+
+def _distribution(path: Path, key: str) -> list[float]:
+    records = _read(path)
+    if key == "latency":
+        return [float(r.get("timings", {}).get("total_ms", 0.0)) / 1000 for r in records]
+    return [float(r.get("usage", {}).get("completion_tokens", 0)) for r in records]
+
+
+def _save(figure: Any, report_dir: Path, name: str) -> str:
+    figure.tight_layout()
+    figure.savefig(report_dir / name, dpi=110)
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    return name

@@ -1,0 +1,83 @@
+"""Eval reports: metrics from real answer files, Markdown tables and PNG plots.
+
+The in-process test uses the scripted test double (`ScriptedBackend`) so the expected numbers
+are known; the CLI test runs the real demo model through `verimath eval` with an ablation.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from verimath import Agent
+from verimath.errors import ConfigError
+from verimath.evaluation import parse_ablations, run_eval
+from verimath.graphs import Settings
+from verimath.models import ScriptedBackend
+from verimath.questions import QuestionRow
+
+PNG = b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_scores_variants_side_by_side(verifier, tmp_path: Path):
+    rows = [
+        QuestionRow(1, "What is 17 times 23?", "a", "391", {"subject": "Arithmetic", "level": 1}),
+        QuestionRow(2, "What is 6 times 7?", "b", "42", {"subject": "Arithmetic", "level": 2}),
+        QuestionRow(3, "Solve x^2 - 5x + 6 = 0.", "c", "2, 3", {"subject": "Algebra", "level": 2}),
+    ]
+
+    def grade(gold, answer):
+        return verifier.equivalent(gold, answer).equivalent
+
+    def agent(replies):
+        settings = Settings(max_new_tokens=32, max_attempts=1)
+        return Agent(ScriptedBackend(replies), index=False, verifier=verifier, settings=settings)
+
+    right = agent(lambda messages, prefill: {"17": "\\boxed{391}", "6 t": "\\boxed{42}"}.get(
+        next((k for k in ("17", "6 t") if k in messages[-1].content), ""), "\\boxed{x = 2, 3}"
+    ))  # fmt: skip
+    wrong = agent(["\\boxed{40}"])
+    results = run_eval({"full": (right.ask, grade), "no-x": (wrong.ask, grade)}, rows, tmp_path)
+
+    full, worse = results
+    assert (full.accuracy, worse.accuracy) == (1.0, 0.0)
+    assert full.statuses == {"verified": 3} and full.verified_precision == 1.0
+    assert worse.statuses == {"refuted": 3} and worse.verified_precision is None
+    assert full.by_group["subject"] == {"Algebra": (1, 1), "Arithmetic": (2, 2)}
+    summary = (tmp_path / "summary.md").read_text()
+    assert "| full | 3 | 100.0% | 100.0% | 100.0% |" in summary
+    assert "## Accuracy by subject" in summary and "| Algebra | 1/1 | 0/1 |" in summary
+    for plot in ("status_accuracy.png", "accuracy_by_subject.png", "latency.png", "tokens.png"):
+        assert (tmp_path / plot).read_bytes().startswith(PNG), plot
+        assert f"]({plot})" in summary
+
+
+def test_unknown_ablations_are_a_clear_error():
+    assert parse_ablations("retrieval, verification") == ["retrieval", "verification"]
+    with pytest.raises(ConfigError, match="choose from retrieval, verification"):
+        parse_ablations("retrieval,sampling")
+
+
+@pytest.mark.slow
+def test_eval_command_with_the_demo_model_and_an_ablation(shared_data, tmp_path: Path):
+    report = tmp_path / "report"
+    command = [
+        sys.executable, "-m", "verimath", "eval", str(shared_data / "math500" / "test.jsonl"),
+        "--limit", "2", "--model", "demo", "--max-new-tokens", "32",
+        "--ablate", "retrieval", "-o", str(report),
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr
+    assert "full: 2 questions" in result.stdout and "no-retrieval: 2 questions" in result.stdout
+    rows = [json.loads(line) for line in (report / "answers-full.jsonl").read_text().splitlines()]
+    assert len(rows) == 2 and all(r["metadata"].get("subject") for r in rows)
+    assert all(
+        not r["citations"]
+        for r in map(json.loads, (report / "answers-no-retrieval.jsonl").read_text().splitlines())
+    )
+    summary = (report / "summary.md").read_text()
+    assert "| no-retrieval | 2 |" in summary and (report / "accuracy_by_subject.png").is_file()
