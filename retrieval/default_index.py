@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from verimath.corpora import default_corpus_path
+from verimath.corpora import default_corpus_files
 from verimath.errors import IndexFormatError
 from verimath.retrieval.corpus import load_passages
 from verimath.retrieval.embeddings import embedding_model_name
@@ -25,7 +25,7 @@ def cache_dir() -> Path:
 
 def default_index(embeddings: Any) -> Index:
     """Load the cached default index, building it when the corpus or the model changed."""
-    report = load_passages([default_corpus_path()])
+    report = load_passages(default_corpus_files())
     digest = corpus_hash(report.passages)
     model = embedding_model_name(embeddings).replace("/", "--")
     folder = cache_dir() / f"default-{model}-{digest[:12]}"
