@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -103,33 +105,81 @@ def batch(
     max_new_tokens: TokensOpt = None,
     index: IndexOpt = None,
     no_retrieval: NoRetrievalOpt = False,
+    retry_errors: Annotated[
+        bool, typer.Option("--retry-errors", help="Answer again the rows that ended in error")
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option("--timeout", help="Seconds per question before it is an error")
+    ] = None,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Questions in flight at once")
+    ] = 1,
 ) -> None:
-    """Answer every question in a file, writing each answer as soon as it is done."""
-    from verimath.answer import Answer
+    """Answer every question in a file. Each answer is written the moment it is done; rerun the
+    same command after an interruption and it resumes where it stopped."""
+    from dataclasses import replace
+
+    from verimath.batch import run_batch
     from verimath.questions import read_questions
 
     rows, problems = read_questions(input_file)
     for problem in problems:
         typer.echo(f"skipped: {problem}", err=True)
-    counts: dict[str, int] = {}
     with _agent(model, base_url, max_new_tokens, index, no_retrieval) as agent:
+        if timeout is not None:  # bound generation too, so an abandoned question stops soon
+            agent.settings = replace(agent.settings, generation_time_limit_s=timeout)
         agent.load()  # fail fast on a bad model or index, before the first question
-        with output.open("w", encoding="utf-8") as out:
-            for row in rows:
-                try:
-                    answer = agent.ask(row.question)
-                except VerimathError:
-                    raise
-                except Exception as exc:  # one broken question is a row, not an aborted batch
-                    answer = Answer.failed(row.question, exc, model=agent.backend.name)
-                record = {"id": row.id, **answer.to_dict(), "metadata": row.metadata}
-                if row.gold is not None:
-                    record["gold"] = row.gold
-                out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                out.flush()
-                counts[answer.status] = counts.get(answer.status, 0) + 1
-    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
-    typer.echo(f"answered {len(rows)} questions into {output}: {summary or 'nothing'}")
+        verifier = agent.context.verifier
+        with _question_progress(len(rows)) as progress:
+            summary = run_batch(
+                agent.ask,
+                rows,
+                output,
+                grade=lambda gold, answer: verifier.equivalent(gold, answer).equivalent,
+                model_name=agent.backend.name,
+                retry_errors=retry_errors,
+                timeout_s=timeout,
+                concurrency=concurrency,
+                on_row=progress,
+            )
+    typer.echo(f"{summary.line()}; written to {output}")
+
+
+@contextmanager
+def _question_progress(total: int) -> Iterator[Callable[[dict[str, Any], Any], None]]:
+    """A progress bar on stderr (terminals only) with rate, ETA and running accuracy; yields
+    the `on_row` callback of `run_batch`."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    console = Console(stderr=True)
+    columns = (
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        TextColumn("{task.fields[accuracy]}"),
+    )
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+        task = bar.add_task("questions", total=total, rate="", accuracy="")
+        started = False
+
+        def on_row(row: dict[str, Any], summary: Any) -> None:
+            nonlocal started
+            if not started and summary.done_before:
+                bar.advance(task, summary.done_before)  # resumed: already answered
+            started = True
+            rate = summary.answered / summary.elapsed_s * 60 if summary.elapsed_s else 0.0
+            accuracy = f"accuracy {summary.accuracy:.3f}" if summary.accuracy is not None else ""
+            bar.update(task, advance=1, rate=f"{rate:.1f} q/min", accuracy=accuracy)
+
+        yield on_row
 
 
 @app.command()
@@ -140,11 +190,29 @@ def check(
         Path | None, typer.Option("--pairs", help="JSONL rows with gold and candidate")
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write rows here")] = None,
+    question: Annotated[
+        str | None,
+        typer.Option("--question", "-q", help="Check ANSWER against this question instead"),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Decide whether two answers are equivalent (true, false, or null when undecidable)."""
+    """Decide whether two answers are equivalent (true, false, or null when undecidable), or
+    with --question, run the SymPy tool: `verimath check -q "Solve x^2=4" "x = \\pm 2"`."""
     from verimath.tools import Verifier
 
+    if question is not None:
+        answer = candidate if candidate is not None else gold
+        if answer is None or (gold is not None and candidate is not None):
+            raise typer.BadParameter("with --question give exactly one ANSWER")
+        with Verifier() as verifier:
+            verdict = verifier.check_answer(question, answer)
+        if as_json:
+            typer.echo(json.dumps(verdict.to_dict(), ensure_ascii=False))
+            return
+        typer.echo(f"status: {verdict.status}")
+        for item in verdict.checks:
+            typer.echo(f"  {item.name}: {item.outcome} - {item.detail}")
+        return
     if pairs is None and (gold is None or candidate is None):
         raise typer.BadParameter("give GOLD and CANDIDATE, or --pairs FILE.jsonl")
     with Verifier() as verifier:
@@ -185,18 +253,51 @@ def _check_pairs(verifier: Any, pairs: Path, output: Path | None) -> None:
 
 @index_app.command("build")
 def index_build(
-    sources: Annotated[list[Path], typer.Argument(help="Files or folders (.jsonl, .txt, .md)")],
+    sources: Annotated[
+        list[Path], typer.Argument(help="Files or folders (.md .txt .tex .pdf .jsonl .csv)")
+    ],
     output: Annotated[Path, typer.Option("--output", "-o", help="Index folder to write")],
+    kind: Annotated[
+        str, typer.Option("--kind", help="flat (exact), hnsw (approximate), or auto by size")
+    ] = "auto",
+    hnsw: Annotated[bool, typer.Option("--hnsw", help="Shorthand for --kind hnsw")] = False,
+    no_cache: Annotated[
+        bool, typer.Option("--no-cache", help="Embed everything; skip the embedding cache")
+    ] = False,
 ) -> None:
-    """Build a FAISS index over your own documents."""
-    from verimath.retrieval import Index, default_embeddings, load_passages
+    """Build a hybrid (FAISS + BM25) index over your own documents."""
+    from rich.console import Console
+    from rich.progress import Progress
 
-    report = load_passages(sources)
-    for error in report.errors:
+    from verimath.errors import ConfigError
+    from verimath.retrieval import Corpus, EmbeddingCache, Index, cache_dir, default_embeddings
+
+    kind = "hnsw" if hnsw else kind
+    if kind not in ("flat", "hnsw", "auto"):
+        raise ConfigError(f"unknown index kind '{kind}'; use --kind flat, hnsw or auto")
+    corpus = Corpus.from_paths(sources)
+    for error in corpus.errors:
         typer.echo(f"skipped: {error}", err=True)
-    index = Index.build(report.passages, default_embeddings())
+    if corpus.skipped:
+        typer.echo(f"ignored {len(corpus.skipped)} files of other types", err=True)
+    cache = None if no_cache else EmbeddingCache(cache_dir() / "embeddings.sqlite3")
+    console = Console(stderr=True)
+    with Progress(console=console, transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task("embedding", total=None)
+        index = Index.build(
+            corpus.passages,
+            default_embeddings(),
+            kind=kind,  # type: ignore[arg-type]
+            cache=cache,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     index.save(output)
-    typer.echo(f"indexed {len(index)} passages into {output}")
+    embedded = f"{cache.stats.misses} embedded, {cache.stats.hits} cached" if cache else "no cache"
+    flagged = sum(bool(p.flags) for p in index.passages)
+    typer.echo(
+        f"indexed {len(index)} passages from {corpus.files} files into {output}: {index.kind}, "
+        f"{embedded}, {len(corpus.errors)} skipped, {flagged} with instruction-like text removed"
+    )
 
 
 @index_app.command("search")
@@ -204,55 +305,140 @@ def index_search(
     query: Annotated[str, typer.Argument(help="What to look for")],
     index: IndexOpt = None,
     k: Annotated[int, typer.Option("--k", help="How many hits")] = 5,
+    mode: Annotated[
+        str, typer.Option("--mode", help="hybrid (dense + BM25), dense, or bm25")
+    ] = "hybrid",
     as_json: JsonOpt = False,
 ) -> None:
     """Search an index (default: the shipped corpus) and print the hits."""
+    from verimath.errors import ConfigError
     from verimath.retrieval import Index, default_embeddings, default_index, read_manifest
 
+    if mode not in ("hybrid", "dense", "bm25"):
+        raise ConfigError(f"unknown search mode '{mode}'; use hybrid, dense or bm25")
     if index:
         read_manifest(index)  # a wrong folder fails before the embedding model loads
     embeddings = default_embeddings()
     searcher = Index.load(index, embeddings) if index else default_index(embeddings)
-    hits = searcher.search(query, k)
-    rows = [{**h.passage.to_dict(), "score": round(h.score, 4)} for h in hits]
+    hits = searcher.search(query, k, mode)  # type: ignore[arg-type]
+    rows = [
+        {
+            **h.passage.to_dict(),
+            "score": round(h.score, 4),
+            "fused": None if h.fused is None else round(h.fused, 5),
+            "bm25": None if h.bm25 is None else round(h.bm25, 4),
+        }
+        for h in hits
+    ]
     if as_json:
         typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     for row in rows:
-        typer.echo(f"{row['score']:.3f}  {row['id']}  {row['title']}")
+        section = f" [{row['section']}]" if row["section"] else ""
+        typer.echo(f"{row['score']:.3f}  {row['id']}  {row['title']}{section}")
+
+
+@index_app.command("info")
+def index_info(
+    folder: Annotated[Path, typer.Argument(help="A saved index folder")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Describe a saved index: model, dimension, count, kind, corpus hash, format, size."""
+    from dataclasses import asdict
+
+    from verimath.retrieval import read_manifest, size_on_disk
+
+    info = {"path": str(folder), **asdict(read_manifest(folder)), "bytes": size_on_disk(folder)}
+    if as_json:
+        typer.echo(json.dumps(info, indent=2))
+        return
+    params = ", ".join(f"{k}={v}" for k, v in info["params"].items()) or "-"
+    lines = [
+        ("path", info["path"]),
+        ("embedding model", info["embedding_model"]),
+        ("dimension", info["dimension"]),
+        ("passages", info["count"]),
+        ("kind", f"{info['kind']} ({params})"),
+        ("metric", info["metric"]),
+        ("tokenizer", info["tokenizer"]),
+        ("corpus sha256", info["corpus_sha256"]),
+        ("format version", info["format_version"]),
+        ("size on disk", f"{info['bytes'] / 2**20:.1f} MiB ({info['bytes']} bytes)"),
+    ]
+    for label, value in lines:
+        typer.echo(f"{label}: {value}")
 
 
 @app.command("eval")
 def evaluate(
     dataset: Annotated[Path, typer.Argument(help="JSONL with question/problem and answer")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Report folder (default eval-NAME)")
+    ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="First N questions")] = None,
+    ablate: Annotated[
+        str | None,
+        typer.Option("--ablate", help="Also run without: retrieval,verification (comma list)"),
+    ] = None,
     model: ModelOpt = "microsoft/Phi-4-mini-reasoning",
     base_url: BaseUrlOpt = None,
     max_new_tokens: TokensOpt = None,
+    index: IndexOpt = None,
     no_retrieval: NoRetrievalOpt = False,
+    concurrency: Annotated[
+        int, typer.Option("--concurrency", min=1, help="Questions in flight at once")
+    ] = 1,
 ) -> None:
-    """Answer a dataset and grade each answer against its gold with the equivalence checker."""
+    """Answer a graded dataset (ablations side by side) and write a report with plots.
+    Interrupted? Run the same command again: each variant resumes like `batch`."""
+    from dataclasses import replace
+
+    from verimath.agent import Agent
+    from verimath.evaluation import parse_ablations, run_eval
     from verimath.questions import read_questions
 
+    ablations = parse_ablations(ablate)
     rows, problems = read_questions(dataset)
     rows = [r for r in rows if r.gold is not None][:limit]
     for problem in problems:
         typer.echo(f"skipped: {problem}", err=True)
-    correct = verified = verified_wrong = 0
-    with _agent(model, base_url, max_new_tokens, None, no_retrieval) as agent:
-        for row in rows:
-            answer = agent.ask(row.question)
-            ok = answer.answer is not None and (
-                agent.context.verifier.equivalent(str(row.gold), answer.answer).equivalent is True
+    report_dir = output or Path(f"eval-{dataset.stem}")
+    with _agent(model, base_url, max_new_tokens, index, no_retrieval) as full:
+        full.load()
+        context = full.context
+        verifier = context.verifier
+
+        def grade(gold: str, answer: str) -> bool | None:
+            return verifier.equivalent(gold, answer).equivalent
+
+        answerers = {"full": (full.ask, grade)}
+        variants = []
+        for name in ablations:  # the same model, verifier and index, one thing taken away
+            variant = Agent(
+                full.backend,
+                index=False if name == "retrieval" else (context.retriever or False),
+                verifier=verifier,
+                settings=replace(full.settings, max_attempts=1)
+                if name == "verification"
+                else full.settings,
             )
-            correct += ok
-            verified += answer.status == "verified"
-            verified_wrong += answer.status == "verified" and not ok
-    n = len(rows)
-    typer.echo(
-        f"{dataset.name}: {n} questions, accuracy {correct / max(n, 1):.3f}, "
-        f"verified {verified}, verified but wrong {verified_wrong}"
-    )
+            variants.append(variant)
+            answerers[f"no-{name}"] = (variant.ask, grade)
+        try:
+            with _question_progress(len(rows) * len(answerers)) as progress:
+                results = run_eval(
+                    answerers, rows, report_dir, concurrency=concurrency, on_row=progress
+                )
+        finally:
+            for variant in variants:
+                variant.close()
+    for m in results:
+        precision = "n/a" if m.verified_precision is None else f"{m.verified_precision:.3f}"
+        typer.echo(
+            f"{m.variant}: {m.questions} questions, accuracy {m.accuracy:.3f}, "
+            f"verified {m.statuses.get('verified', 0)} (right {precision})"
+        )
+    typer.echo(f"report: {report_dir / 'summary.md'}")
 
 
 def main() -> None:
@@ -265,12 +451,13 @@ def main() -> None:
             raise
         typer.echo(f"error: {exc}", err=True)
         sys.exit(1)
-    except click.exceptions.Abort:
+    except (typer.Abort, click.exceptions.Abort):
         typer.echo("aborted", err=True)
         sys.exit(130)
-    except click.ClickException as exc:
+    except (typer.exceptions.TyperException, click.ClickException) as exc:
+        # typer >= 0.29 raises its own vendored click exceptions; older typer raises click's.
         exc.show()
-        sys.exit(exc.exit_code)
+        sys.exit(getattr(exc, "exit_code", 2))
 
 
 if __name__ == "__main__":

@@ -1,92 +1,116 @@
-"""Read passages from corpus files: JSONL with a text field, or plain .txt/.md documents.
+"""A corpus: the passages in some files and folders, chunked, and what could not be read.
 
-A file that cannot be read is reported with its reason and skipped; the rest is still used.
+    corpus = Corpus.from_paths(["notes/", "papers/lecture.pdf", "rows.jsonl"])
+    corpus.passages   # list[Passage], every one at most MAX_CHARS long (formulas stay whole)
+    corpus.errors     # list[LoadError]: one per unreadable file, or per bad line of a JSONL/CSV
+
+Formats: `.jsonl` and `.csv` (one document per row, its text in the first of `TEXT_FIELDS`;
+`id`/`unique_id`, `title`/`subject`, `section`, `source`, `license` are used, other scalar
+fields kept as metadata), and whole-file documents `.md`, `.markdown`, `.txt`, `.tex`, `.pdf`
+(PDF needs the `pdf` extra). Files of other types inside a folder are listed in `skipped`;
+hidden files and folders are ignored.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from verimath.errors import InputFileError
+from verimath.retrieval.chunking import MAX_CHARS, MIN_CHARS, chunk_text
 from verimath.retrieval.passage import Passage
+from verimath.retrieval.readers import SUFFIXES, TEXT_FIELDS, Document, LoadError, read_file
 
-__all__ = ["LoadReport", "load_passages", "TEXT_FIELDS"]
-
-TEXT_FIELDS = ("text", "content", "solution", "passage")
-_DOCUMENT_SUFFIXES = {".txt", ".md"}
+__all__ = ["Corpus", "LoadReport", "LoadError", "load_passages", "TEXT_FIELDS", "SUFFIXES"]
 
 
 @dataclass
-class LoadReport:
+class Corpus:
+    """Passages ready to index, with the per-file and per-line errors met on the way."""
+
     passages: list[Passage] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
+    errors: list[LoadError] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    files: int = 0
+
+    def __len__(self) -> int:
+        return len(self.passages)
+
+    def __iter__(self) -> Iterator[Passage]:
+        return iter(self.passages)
+
+    @classmethod
+    def from_paths(
+        cls,
+        paths: Iterable[str | Path],
+        *,
+        max_chars: int = MAX_CHARS,
+        min_chars: int = MIN_CHARS,
+    ) -> Corpus:
+        """Every passage in the given files and folders (folders are searched recursively)."""
+        corpus = cls()
+        for source in paths:
+            root = Path(source)
+            if not root.exists():
+                raise InputFileError(f"corpus source '{source}' does not exist; check the path")
+            for file, doc_id in _files(root, corpus.skipped):
+                documents, errors = read_file(file, doc_id)
+                corpus.files += 1
+                corpus.errors.extend(errors)
+                for document in documents:
+                    corpus.passages.extend(_chunk(document, max_chars, min_chars))
+        return corpus
 
 
-def load_passages(sources: Iterable[str | Path]) -> LoadReport:
-    """Every passage in the given files and folders (folders are searched recursively)."""
-    report = LoadReport()
-    for source in sources:
-        path = Path(source)
-        if not path.exists():
-            raise InputFileError(f"corpus source '{source}' does not exist; check the path")
-        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if file.suffix == ".jsonl":
-                _read_jsonl(file, report)
-            elif file.suffix in _DOCUMENT_SUFFIXES:
-                _read_document(file, report)
-            elif not path.is_dir():
-                report.errors.append(f"{file}: unsupported file type; use .jsonl, .txt or .md")
-    return report
+LoadReport = Corpus  # the v0 name, kept for callers of `load_passages`
 
 
-def _read_jsonl(file: Path, report: LoadReport) -> None:
-    try:
-        lines = file.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as exc:
-        report.errors.append(f"{file}: unreadable ({type(exc).__name__}); expected UTF-8 JSONL")
+def load_passages(sources: Iterable[str | Path]) -> Corpus:
+    """`Corpus.from_paths(sources)` with the default chunk size."""
+    return Corpus.from_paths(sources)
+
+
+def _files(root: Path, skipped: list[str]) -> Iterator[tuple[Path, str]]:
+    """Supported files under `root`, each with a document id: its path without suffix."""
+    if not root.is_dir():
+        if root.suffix.lower() in SUFFIXES:
+            yield root, root.stem
+        else:
+            skipped.append(str(root))
         return
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
+    for file in sorted(root.rglob("*")):
+        relative = file.relative_to(root)
+        if not file.is_file() or any(part.startswith(".") for part in relative.parts):
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError:
-            report.errors.append(f"{file}:{number}: not valid JSON; skipped")
-            continue
-        text = next((row[k] for k in TEXT_FIELDS if isinstance(row, dict) and row.get(k)), None)
-        if not isinstance(text, str):
-            report.errors.append(f"{file}:{number}: no text field ({', '.join(TEXT_FIELDS)})")
-            continue
-        row_id = str(row.get("id") or f"{file.stem}:{number}")
-        source = str(row.get("source") or row.get("book_title") or file.name)
-        report.passages.append(
+        if file.suffix.lower() in SUFFIXES:
+            yield file, relative.with_suffix("").as_posix()
+        else:
+            skipped.append(str(file))
+
+
+def _chunk(document: Document, max_chars: int, min_chars: int) -> list[Passage]:
+    """A row that fits keeps its id; longer rows and whole files get `#1`, `#2`, ..."""
+    chunks = chunk_text(document.text, max_chars, min_chars)
+    numbered = len(chunks) > 1 or document.whole_file
+    passages = []
+    for number, chunk in enumerate(chunks, 1):
+        metadata = dict(document.metadata)
+        if chunk.heading and chunk.heading != document.title:
+            metadata["heading"] = chunk.heading
+        if document.pages:
+            metadata["page"] = str(sum(1 for start in document.pages if start <= chunk.start))
+        if numbered:
+            metadata["parent"] = document.id
+        passages.append(
             Passage(
-                row_id, text, str(row.get("title") or ""), source, str(row.get("license") or "")
+                id=f"{document.id}#{number}" if numbered else document.id,
+                text=chunk.text,
+                title=document.title,
+                source=document.source,
+                license=document.license,
+                section=document.section or metadata.get("heading", ""),
+                metadata=metadata,
             )
         )
-
-
-def _read_document(file: Path, report: LoadReport) -> None:
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        report.errors.append(f"{file}: unreadable ({type(exc).__name__}); expected UTF-8 text")
-        return
-    blocks = [b.strip() for b in text.split("\n\n") if b.strip()]
-    for number, block in enumerate(_merge_short(blocks), 1):
-        report.passages.append(Passage(f"{file.stem}#{number}", block, file.stem, str(file)))
-
-
-def _merge_short(blocks: list[str], target: int = 600) -> list[str]:
-    """Join paragraphs up to about `target` characters; a paragraph is never split."""
-    merged: list[str] = []
-    for block in blocks:
-        if merged and len(merged[-1]) + len(block) < target:
-            merged[-1] = merged[-1] + "\n\n" + block
-        else:
-            merged.append(block)
-    return merged
+    return passages

@@ -9,6 +9,7 @@ from typing import Any
 from verimath.corpora import default_corpus_files
 from verimath.errors import IndexFormatError
 from verimath.retrieval.corpus import load_passages
+from verimath.retrieval.embedding_cache import EmbeddingCache
 from verimath.retrieval.embeddings import embedding_model_name
 from verimath.retrieval.index import Index, corpus_hash
 
@@ -34,6 +35,8 @@ def default_index(embeddings: Any) -> Index:
             return Index.load(folder, embeddings)
         except IndexFormatError:
             pass  # a damaged cache entry is rebuilt below
-    index = Index.build(report.passages, embeddings)
+    # Editing the shipped corpus re-embeds only the passages that changed.
+    cache = EmbeddingCache(cache_dir() / "embeddings.sqlite3")
+    index = Index.build(report.passages, embeddings, cache=cache)
     index.save(folder)
     return index

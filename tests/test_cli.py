@@ -70,6 +70,24 @@ def test_check_prints_json_verdicts():
     assert json.loads(result.stdout)["equivalent"] is False
 
 
+def test_check_against_a_question_prints_the_certificate():
+    result = verimath("check", "-q", "Find the derivative of $x^3 \\sin x$.", "3x^2 \\cos x")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("status: refuted")
+    assert "x**3*cos(x) + 3*x**2*sin(x)" in result.stdout  # what SymPy computed
+    verdict = json.loads(verimath("check", "-q", "Solve x^2 = 4", "x = \\pm 2", "--json").stdout)
+    assert verdict["status"] == "verified"
+    names = [c["name"] for c in verdict["checks"]]
+    assert names == ["substitution", "substitution", "completeness"]
+
+
+def test_wrong_usage_is_a_short_message_not_a_traceback():
+    for args in (("check", "1"), ("check", "-q", "Solve x^2 = 4", "2", "3"), ("no-such-command",)):
+        result = verimath(*args)
+        assert result.returncode == 2 and "Traceback" not in result.stderr
+        assert "Error:" in result.stderr and len(result.stderr.splitlines()) <= 6
+
+
 def test_check_pairs_adds_a_verdict_to_every_row(tmp_path: Path):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(
@@ -104,6 +122,58 @@ def test_index_build_and_search_on_user_documents(tmp_path: Path):
 
 
 @pytest.mark.slow
+def test_index_build_hnsw_info_bm25_search_and_cached_rebuild(tmp_path: Path):
+    docs, index = tmp_path / "docs", str(tmp_path / "idx")
+    docs.mkdir()
+    (docs / "counting.md").write_text(
+        "# Counting\n\nChoosing $k$ of $n$ objects: $\\binom{n}{k} = \\frac{n!}{k!(n-k)!}$."
+    )
+    (docs / "energy.tex").write_text("\\section{Energy}\nKinetic energy is $\\frac12 m v^2$.")
+    (docs / "rows.jsonl").write_text('{"id": "r1", "text": "Speed of light c"}\n{oops\n')
+    result = verimath("index", "build", str(docs), "-o", index, "--hnsw")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.strip() == f"skipped: {docs / 'rows.jsonl'}:2: not valid JSON " + (
+        "(Expecting property name enclosed in double quotes); skipped"
+    )
+    assert result.stdout.startswith(f"indexed 3 passages from 3 files into {index}: hnsw, 3 embed")
+
+    info = verimath("index", "info", index)
+    assert info.returncode == 0, info.stderr
+    for line in [
+        "embedding model: sentence-transformers/all-MiniLM-L6-v2",
+        "dimension: 384",
+        "passages: 3",
+        "kind: hnsw (M=32, ef_construction=80, ef_search=128)",
+        "format version: 2",
+    ]:
+        assert line in info.stdout.splitlines()
+    assert "corpus sha256: " in info.stdout and "size on disk: " in info.stdout
+    as_json = json.loads(verimath("index", "info", index, "--json").stdout)
+    assert as_json["kind"] == "hnsw" and as_json["bytes"] > 0 and as_json["count"] == 3
+
+    result = verimath(
+        "index", "search", "--index", index, "--mode", "bm25", "--json", "\\binom{n}{k}"
+    )
+    hits = json.loads(result.stdout)
+    assert hits[0]["id"] == "counting#1" and hits[0]["bm25"] > 0 and hits[0]["fused"] is None
+    assert -1 <= hits[0]["score"] <= 1
+
+    again = verimath("index", "build", str(docs), "-o", index, "--kind", "flat")
+    assert ": flat, 0 embedded, 3 cached," in again.stdout, again.stdout
+
+
+def test_index_commands_fail_in_one_line(tmp_path: Path):
+    assert_one_line_error(verimath("index", "info", str(tmp_path)), "verimath index build")
+    assert_one_line_error(
+        verimath("index", "build", str(tmp_path), "-o", str(tmp_path / "i"), "--kind", "ivf"),
+        "flat, hnsw or auto",
+    )
+    assert_one_line_error(
+        verimath("index", "search", "--mode", "sparse", "x"), "hybrid, dense or bm25"
+    )
+
+
+@pytest.mark.slow
 def test_batch_writes_one_answer_per_question_and_reports_bad_lines(tmp_path: Path):
     questions = tmp_path / "q.jsonl"
     questions.write_text(
@@ -132,3 +202,10 @@ def test_batch_writes_one_answer_per_question_and_reports_bad_lines(tmp_path: Pa
         "refuted",
         "unverified",
     }
+    assert rows[0]["correct"] in (True, False)
+    assert "answered 1 of 1 questions" in result.stdout
+    # The same command again resumes: nothing left to answer, nothing duplicated.
+    again = verimath("batch", str(questions), "-o", str(out), "--model", "demo", "--no-retrieval")
+    assert again.returncode == 0, again.stderr
+    assert "answered 0 of 1 questions (1 already done)" in again.stdout
+    assert out.read_text().count("\n") == 1
