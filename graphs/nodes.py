@@ -94,7 +94,9 @@ def route_after_guard(
 def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     settings = runtime.context.settings
     assert runtime.context.retriever is not None  # safe: routed here only with a retriever
-    hits = runtime.context.retriever.search(state["question"], settings.top_k)
+    hits = runtime.context.retriever.search(
+        state["question"], settings.top_k, mode=settings.search_mode
+    )
     relevant = [hit for hit in hits if hit.score >= settings.min_relevance]
     return {"passages": relevant}
 
