@@ -57,3 +57,10 @@ def test_model_without_think_tags_keeps_its_solution_as_the_trace():
     generation = generate_answer(backend, MESSAGES, PARAMS)
     assert generation.answer == "391"
     assert generation.reasoning.startswith("17 times 23 is 391")
+
+
+def test_a_forced_continuation_of_only_punctuation_is_no_answer():
+    """The demo model sometimes 'answers' `...`; that must read as no final answer."""
+    backend = ScriptedBackend(["I think the roots are<truncated>", "...}"])
+    generation = generate_answer(backend, MESSAGES, PARAMS, forced_answer_tokens=16)
+    assert generation.forced and generation.answer is None

@@ -82,6 +82,8 @@ def generate_answer(
         answer, extra = _force_final_answer(
             backend, messages, first.text, closed, forced_answer_tokens
         )
+        if answer is not None and not any(ch.isalnum() for ch in answer):
+            answer = None  # "...", "?" or a lone brace is not an answer
         prompt_tokens += extra.prompt_tokens
         completion_tokens += extra.completion_tokens
     if not trace:
