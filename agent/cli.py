@@ -394,7 +394,7 @@ def evaluate(
     from dataclasses import replace
 
     from verimath.agent import Agent
-    from verimath.evaluation import parse_ablations, run_eval
+    from verimath.evaluation import parse_ablations, run_evaluation
     from verimath.questions import read_questions
 
     ablations = parse_ablations(ablate)
@@ -426,7 +426,7 @@ def evaluate(
             answerers[f"no-{name}"] = (variant.ask, grade)
         try:
             with _question_progress(len(rows) * len(answerers)) as progress:
-                results = run_eval(
+                results = run_evaluation(
                     answerers, rows, report_dir, concurrency=concurrency, on_row=progress
                 )
         finally:

@@ -24,7 +24,7 @@ from verimath.batch import run_batch
 from verimath.errors import ConfigError, MissingExtraError
 from verimath.questions import QuestionRow
 
-__all__ = ["ABLATIONS", "VariantMetrics", "run_eval", "write_report", "metrics_of"]
+__all__ = ["ABLATIONS", "VariantMetrics", "run_evaluation", "write_report", "metrics_of"]
 
 ABLATIONS = ("retrieval", "verification")
 
@@ -58,7 +58,7 @@ def parse_ablations(text: str | None) -> list[str]:
     return names
 
 
-def run_eval(
+def run_evaluation(
     answerers: dict[str, tuple[Callable[[str], Any], Callable[[str, str], bool | None]]],
     rows: Sequence[QuestionRow],
     report_dir: Path,

@@ -15,7 +15,7 @@ import pytest
 
 from verimath import Agent
 from verimath.errors import ConfigError
-from verimath.evaluation import parse_ablations, run_eval
+from verimath.evaluation import parse_ablations, run_evaluation
 from verimath.graphs import Settings
 from verimath.models import ScriptedBackend
 from verimath.questions import QuestionRow
@@ -41,7 +41,8 @@ def test_report_scores_variants_side_by_side(verifier, tmp_path: Path):
         next((k for k in ("17", "6 t") if k in messages[-1].content), ""), "\\boxed{x = 2, 3}"
     ))  # fmt: skip
     wrong = agent(["\\boxed{40}"])
-    results = run_eval({"full": (right.ask, grade), "no-x": (wrong.ask, grade)}, rows, tmp_path)
+    variants = {"full": (right.ask, grade), "no-x": (wrong.ask, grade)}
+    results = run_evaluation(variants, rows, tmp_path)
 
     full, worse = results
     assert (full.accuracy, worse.accuracy) == (1.0, 0.0)
