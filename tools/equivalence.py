@@ -20,7 +20,10 @@ from verimath.tools.mathparse import (
 )
 from verimath.tools.verdict import Equivalence, shorten
 
-__all__ = ["equivalent", "compare_expressions", "numerically_equal", "prepare_answer"]
+__all__ = [
+    "equivalent", "compare_expressions", "numerically_equal", "prepare_answer",
+    "degrees_as_radians",
+]  # fmt: skip
 
 _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*\\?%")
 _MIXED_NUMBER = re.compile(
@@ -67,8 +70,13 @@ def equivalent(gold: str, candidate: str) -> Equivalence:
 def _degrees_beside_radians(text: str, other: str) -> str:
     """`30^\\circ` compared with an answer in radians (it mentions π) is π/6."""
     if re.search(r"\\pi|π", other) and not re.search(r"\\pi|π", text):
-        return _DEGREES.sub(r"(\1\\pi/180)", text)
+        return degrees_as_radians(text)
     return text
+
+
+def degrees_as_radians(text: str) -> str:
+    """`30^\\circ` and `30°` become `(30\\pi/180)`."""
+    return _DEGREES.sub(r"(\1\\pi/180)", text)
 
 
 def _is_text(text: str) -> bool:

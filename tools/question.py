@@ -17,6 +17,7 @@ from typing import Literal
 
 import sympy
 
+from verimath.tools.equivalence import degrees_as_radians
 from verimath.tools.mathparse import ParseError, free_variables, parse_expression
 
 __all__ = ["Task", "NoTask", "TaskKind", "recognise", "find_checkable"]
@@ -118,7 +119,6 @@ _OPERATION_WORDS = set(
     "factorise factorize expand expanded simplify simplified form expression completely fully "
     "function with respect to from as approaches tends goes at point polynomial".split()
 )
-_DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _TRIG = re.compile(r"\\?(?:sin|cos|tan|sec|csc|cot)(?![a-z])")
 _GCD_LCM = re.compile(
     r"(?P<kind>greatest\s+common\s+(?:divisor|factor)|highest\s+common\s+factor|\bgcd\b|\bhcf\b"
@@ -180,7 +180,7 @@ def _parse_fragments(texts: list[str]) -> list[_Fragment]:
     fragments = []
     for text in texts:
         definition = _DEFINITION.match(text)
-        math = _DEGREES.sub(r"(\1\\pi/180)", text) if _TRIG.search(text) else text
+        math = degrees_as_radians(text) if _TRIG.search(text) else text
         try:
             if definition:
                 value = parse_expression(definition.group(3))
@@ -246,10 +246,9 @@ def _asks_value_of(question: str, fragment: _Fragment) -> bool:
     or "the remainder of … divided by 12" no. Prose in other languages is not read, so only the
     sentence's English words can veto; a question without them (`17×23は?`) passes."""
     text = " ".join(_words_to_symbols(question).split())
-    start = text.find(" ".join(fragment.text.split()))
-    if start < 0:
-        return False
-    return _asked_directly(text, start, start + len(" ".join(fragment.text.split())))
+    needle = " ".join(fragment.text.split())
+    start = text.find(needle)
+    return start >= 0 and _asked_directly(text, start, start + len(needle))
 
 
 def _asked_directly(text: str, start: int, end: int) -> bool:
