@@ -42,6 +42,9 @@ IndexOpt = Annotated[
 ]
 NoRetrievalOpt = Annotated[bool, typer.Option("--no-retrieval", help="Answer without passages")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
+ConcurrencyOpt = Annotated[
+    int, typer.Option("--concurrency", min=1, help="Questions in flight at once (one shared model)")
+]
 
 
 def _agent(
@@ -111,9 +114,7 @@ def batch(
     timeout: Annotated[
         float | None, typer.Option("--timeout", help="Seconds per question before it is an error")
     ] = None,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="Questions in flight at once")
-    ] = 1,
+    concurrency: ConcurrencyOpt = 1,
 ) -> None:
     """Answer every question in a file. Each answer is written the moment it is done; rerun the
     same command after an interruption and it resumes where it stopped."""
@@ -385,9 +386,7 @@ def evaluate(
     max_new_tokens: TokensOpt = None,
     index: IndexOpt = None,
     no_retrieval: NoRetrievalOpt = False,
-    concurrency: Annotated[
-        int, typer.Option("--concurrency", min=1, help="Questions in flight at once")
-    ] = 1,
+    concurrency: ConcurrencyOpt = 1,
 ) -> None:
     """Answer a graded dataset (ablations side by side) and write a report with plots.
     Interrupted? Run the same command again: each variant resumes like `batch`."""

@@ -45,6 +45,8 @@ class VariantMetrics:
     median_latency_s: float
     p90_latency_s: float
     by_group: dict[str, dict[str, tuple[int, int]]]  # field -> value -> (correct, total)
+    latencies_s: tuple[float, ...] = ()  # per question, for the plots
+    tokens: tuple[float, ...] = ()
 
 
 def parse_ablations(text: str | None) -> list[str]:
@@ -103,6 +105,8 @@ def metrics_of(variant: str, records: list[dict[str, Any]]) -> VariantMetrics:
         median_latency_s=_quantile(latency, 0.5),
         p90_latency_s=_quantile(latency, 0.9),
         by_group={k: {v: (t[0], t[1]) for v, t in sorted(g.items())} for k, g in groups.items()},
+        latencies_s=tuple(latency),
+        tokens=tuple(tokens),
     )
 
 
@@ -215,26 +219,18 @@ def _plot(report_dir: Path, results: list[VariantMetrics]) -> list[str]:
         axis.legend(fontsize=7)
         files.append(_save(figure, report_dir, f"accuracy_by_{group}.png"))
 
-    for key, label, filename in (
-        ("latency", "seconds per question", "latency.png"),
+    for field_name, label, filename in (
+        ("latencies_s", "seconds per question", "latency.png"),
         ("tokens", "completion tokens per question", "tokens.png"),
     ):
         figure, axis = plt.subplots(figsize=(6, 3.5))
         for m in results:
-            values = _distribution(report_dir / f"answers-{m.variant}.jsonl", key)
-            axis.hist(values, bins=20, alpha=0.5, label=m.variant)
+            axis.hist(getattr(m, field_name), bins=20, alpha=0.5, label=m.variant)
         axis.set_xlabel(label)
         axis.set_ylabel("questions")
         axis.legend(fontsize=7)
         files.append(_save(figure, report_dir, filename))
     return files
-
-
-def _distribution(path: Path, key: str) -> list[float]:
-    records = _read(path)
-    if key == "latency":
-        return [float(r.get("timings", {}).get("total_ms", 0.0)) / 1000 for r in records]
-    return [float(r.get("usage", {}).get("completion_tokens", 0)) for r in records]
 
 
 def _save(figure: Any, report_dir: Path, name: str) -> str:
