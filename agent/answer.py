@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from verimath.graphs.selection import Candidate
 from verimath.graphs.state import AgentState, Status
 from verimath.retrieval.passage import Hit
 from verimath.tools.verdict import Check, failed_evidence
 
-__all__ = ["Answer", "Citation", "Usage"]
+__all__ = ["Answer", "CandidateAnswer", "Citation", "Usage"]
 
 _TIMING_KEYS = ("guard_ms", "retrieve_ms", "generate_ms", "verify_ms", "finalize_ms", "total_ms")
 
@@ -29,6 +30,46 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class CandidateAnswer:
+    """One sampled solution with its verdict. `group` numbers the answers that mean the same
+    (candidates with equal `group` were counted as one answer's votes); `retry_of` is the
+    refuted candidate this one was asked to correct; `source` is who gave it ("model",
+    "sympy" for the answer SymPy computed itself, or "reviewer")."""
+
+    answer: str | None
+    status: Status
+    checks: tuple[Check, ...]
+    group: int | None
+    retry_of: int | None
+    temperature: float
+    truncated: bool
+    reasoning: str
+    source: str = "model"
+
+    @classmethod
+    def from_candidate(cls, candidate: Candidate, group: int | None) -> CandidateAnswer:
+        g = candidate.generation
+        checks = candidate.verdict.checks if candidate.verdict else ()
+        return cls(
+            g.answer, candidate.status, checks, group, candidate.retry_of,
+            candidate.temperature, g.truncated, g.reasoning, candidate.source,
+        )  # fmt: skip
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "answer": self.answer,
+            "status": self.status,
+            "checks": [c.to_dict() for c in self.checks],
+            "group": self.group,
+            "retry_of": self.retry_of,
+            "temperature": self.temperature,
+            "truncated": self.truncated,
+            "reasoning": self.reasoning,
+            "source": self.source,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -36,7 +77,12 @@ class Usage:
 
 @dataclass(frozen=True, slots=True)
 class Answer:
-    """`verified` only when a SymPy check passed; `refuted` carries the failed checks."""
+    """`verified` only when a SymPy check passed; `refuted` carries the failed checks.
+
+    `candidates` are all sampled solutions with their verdicts; `confidence` is the share of
+    them that gave the chosen answer (None when none stated one). `review_pending` is True when
+    a conversation stopped for human review (resume with `Agent.review`).
+    """
 
     question: str
     answer: str | None
@@ -51,25 +97,49 @@ class Answer:
     attempts: int = 0
     truncated: bool = False
     error: str | None = None
+    candidates: tuple[CandidateAnswer, ...] = ()
+    confidence: float | None = None
+    review_pending: bool = False
 
     @classmethod
-    def from_state(cls, state: AgentState, *, question: str, model: str) -> Answer:
-        generation, verdict = state.get("generation"), state.get("verdict")
+    def from_state(
+        cls, state: AgentState, *, question: str, model: str, review_pending: bool = False
+    ) -> Answer:
+        """The answer of a finished run, or of one stopped for review (the chosen candidate,
+        not yet final)."""
+        candidates, selection = state.get("candidates") or [], state.get("selection")
+        index = selection.chosen if selection else None
+        # With no stated answer, the first candidate's trace still shows what the model did.
+        shown = candidates[index if index is not None else 0] if candidates else None
+        group_of = (
+            {i: g for g, members in enumerate(selection.groups) for i in members}
+            if (selection)
+            else {}
+        )
         timings = {key: 0.0 for key in _TIMING_KEYS}
         timings.update({k: round(v, 2) for k, v in (state.get("timings") or {}).items()})
+        if review_pending and selection is not None:
+            answer, status = (shown.answer if shown else None), selection.status
+        else:
+            answer, status = state.get("answer"), state.get("status", "error")
         return cls(
             question=question,
-            answer=state.get("answer"),
-            status=state.get("status", "error"),
-            reasoning=generation.reasoning if generation else "",
+            answer=answer,
+            status=status,
+            reasoning=shown.generation.reasoning if shown else "",
             citations=tuple(Citation.from_hit(h) for h in state.get("passages") or ()),
-            checks=verdict.checks if verdict else (),
+            checks=shown.verdict.checks if shown and shown.verdict else (),
             guardrails=tuple(state.get("guardrails") or ()),
             timings=timings,
             model=model,
             usage=Usage(state.get("prompt_tokens", 0), state.get("completion_tokens", 0)),
-            attempts=state.get("attempts", 0),
-            truncated=bool(generation and generation.truncated),
+            attempts=sum(1 for c in candidates if c.source == "model"),
+            truncated=bool(shown and shown.generation.truncated),
+            candidates=tuple(
+                CandidateAnswer.from_candidate(c, group_of.get(i)) for i, c in enumerate(candidates)
+            ),
+            confidence=selection.confidence if selection and index is not None else None,
+            review_pending=review_pending,
         )
 
     @classmethod
@@ -102,4 +172,7 @@ class Answer:
             "attempts": self.attempts,
             "truncated": self.truncated,
             "error": self.error,
+            "confidence": self.confidence,
+            "review_pending": self.review_pending,
+            "candidates": [c.to_dict() for c in self.candidates],
         }

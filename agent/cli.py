@@ -9,12 +9,16 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import click
 import typer
 
 from verimath.errors import InputFileError, VerimathError
+
+if TYPE_CHECKING:
+    from verimath.agent import Agent
+    from verimath.config import Config
 
 app = typer.Typer(
     add_completion=False,
@@ -25,10 +29,34 @@ app = typer.Typer(
 index_app = typer.Typer(no_args_is_help=True, help="Build and search retrieval indexes.")
 app.add_typer(index_app, name="index")
 
-ModelOpt = Annotated[
-    str,
+# The options that configure an agent default to None ("not given"), so that a config file's
+# value stands unless the option is on the command line (see `_config`).
+ConfigOpt = Annotated[
+    Path | None,
     typer.Option(
-        "--model", "-m", help="demo, an HF id, a local folder or .gguf file, or a served model"
+        "--config",
+        envvar="VERIMATH_CONFIG",
+        help="A TOML config file (see examples/verimath.toml); options given here win over it",
+        show_default=False,
+    ),
+]
+SetOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="SECTION.KEY=VALUE",
+        help="Set any config key, e.g. sampling.temperature=0.8 (repeatable)",
+        show_default=False,
+    ),
+]
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="demo, an HF id, a local folder or .gguf file, or a served model "
+        "(default microsoft/Phi-4-mini-reasoning)",
+        show_default=False,
     ),
 ]
 BaseUrlOpt = Annotated[
@@ -40,48 +68,100 @@ TokensOpt = Annotated[
 IndexOpt = Annotated[
     Path | None, typer.Option("--index", help="A saved index folder (default: shipped corpus)")
 ]
-NoRetrievalOpt = Annotated[bool, typer.Option("--no-retrieval", help="Answer without passages")]
+RetrievalOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--retrieval/--no-retrieval", help="Answer with passages or without (default with)"
+    ),
+]
+SamplesOpt = Annotated[
+    int | None,
+    typer.Option("--samples", help="Most candidate answers per question (sampling.samples)"),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON")]
 ConcurrencyOpt = Annotated[
     int, typer.Option("--concurrency", min=1, help="Questions in flight at once (one shared model)")
 ]
 
 
-def _agent(
-    model: str,
-    base_url: str | None,
-    max_new_tokens: int | None,
-    index: Path | None,
-    no_retrieval: bool,
-) -> Any:
-    from verimath.agent import Agent
-    from verimath.graphs import Settings
+def _config(
+    config_file: Path | None,
+    sets: list[str] | None,
+    *,
+    retrieval: bool | None = None,
+    index: Path | None = None,
+    **options: Any,
+) -> Config:
+    """The run's `Config`. Precedence: options on the command line > --set > the config file
+    (--config, else $VERIMATH_CONFIG) > defaults. An option left out (None) sets nothing."""
+    from verimath.config import load_config
 
-    settings = Settings(max_new_tokens=max_new_tokens) if max_new_tokens else None
-    return Agent(
-        model, base_url=base_url, index=False if no_retrieval else index, settings=settings
-    )
+    if index is not None and retrieval is None:
+        retrieval = True  # --index DIR asks for passages from DIR, whatever the file says
+    options.update({"index": index, "retrieval.enabled": retrieval})
+    given = {key: value for key, value in options.items() if value is not None}
+    return load_config(config_file, sets=sets or (), **given)
+
+
+def _agent(config: Config) -> Agent:
+    """The one place the command line builds an agent."""
+    from verimath.agent import Agent
+
+    return Agent(**config.agent_kwargs())
 
 
 @app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="The question")],
-    model: ModelOpt = "microsoft/Phi-4-mini-reasoning",
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     max_new_tokens: TokensOpt = None,
+    samples: SamplesOpt = None,
     index: IndexOpt = None,
-    no_retrieval: NoRetrievalOpt = False,
+    retrieval: RetrievalOpt = None,
+    thread: Annotated[
+        str | None,
+        typer.Option("--thread", help="A conversation to continue (needs a checkpoint file)"),
+    ] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="Print the model's text as it is generated")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer one question, with its status, checks and citations."""
-    with _agent(model, base_url, max_new_tokens, index, no_retrieval) as agent:
-        answer = agent.ask(question)
+    from verimath.errors import ConfigError
+
+    config = _config(
+        config_file, sets, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+        samples=samples, index=index, retrieval=retrieval,
+    )  # fmt: skip
+    if thread is not None and config.checkpoint is None:
+        raise ConfigError(
+            "--thread needs a file to keep the conversation in; add --set checkpoint=FILE, "
+            'or checkpoint = "FILE" to the config file'
+        )
+    with _agent(config) as agent:
+        if stream:
+            answer = _print_stream(agent, question, thread)
+        elif thread is None:
+            answer = agent.ask(question)
+        else:
+            answer = agent.ask(question, thread_id=thread)
     if as_json:
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     typer.echo(f"Question: {answer.question}")
     typer.echo(f"Answer:   {answer.answer if answer.answer is not None else '(none)'}")
     typer.echo(f"Status:   {answer.status.upper()}")
+    if len(answer.candidates) > 1:
+        agreed = answer.confidence is not None and answer.candidates[-1].source == "model"
+        agreement = f", {answer.confidence:.0%} agreed" if agreed else ""
+        typer.echo(f"Candidates ({answer.attempts} from the model{agreement}):")
+        for n, c in enumerate(answer.candidates, 1):
+            by = "" if c.source == "model" else f" (from {c.source})"
+            typer.echo(f"  {n}. {c.answer if c.answer is not None else '(none)'}: {c.status}{by}")
     for check in answer.checks:
         typer.echo(f"  check {check.name}: {check.outcome} - {check.detail}")
     for note in answer.guardrails:
@@ -99,15 +179,40 @@ def ask(
     )
 
 
+def _print_stream(agent: Any, question: str, thread: str | None) -> Any:
+    """Print each candidate's text as it is generated (reasoning dimmed on terminals) and each
+    verdict; returns the final Answer."""
+    from verimath import Answer, Checked, Token
+
+    current = None
+    answer = None
+    kwargs = {} if thread is None else {"thread_id": thread}
+    for event in agent.stream(question, **kwargs):
+        if isinstance(event, Token):
+            if event.candidate != current:
+                current = event.candidate
+                typer.secho(f"\n--- candidate {current + 1} ---", bold=True)
+            typer.secho(event.text, nl=False, dim=event.channel == "reasoning")
+        elif isinstance(event, Checked):
+            typer.echo(f"\n[candidate {event.candidate + 1}: {event.verdict.status}]")
+        elif isinstance(event, Answer):
+            answer = event
+    typer.echo("")
+    return answer
+
+
 @app.command()
 def batch(
     input_file: Annotated[Path, typer.Argument(help="Questions: .jsonl, .csv or .txt")],
     output: Annotated[Path, typer.Option("--output", "-o", help="Answers, one JSON line each")],
-    model: ModelOpt = "microsoft/Phi-4-mini-reasoning",
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     max_new_tokens: TokensOpt = None,
+    samples: SamplesOpt = None,
     index: IndexOpt = None,
-    no_retrieval: NoRetrievalOpt = False,
+    retrieval: RetrievalOpt = None,
     retry_errors: Annotated[
         bool, typer.Option("--retry-errors", help="Answer again the rows that ended in error")
     ] = False,
@@ -118,17 +223,19 @@ def batch(
 ) -> None:
     """Answer every question in a file. Each answer is written the moment it is done; rerun the
     same command after an interruption and it resumes where it stopped."""
-    from dataclasses import replace
-
     from verimath.batch import run_batch
     from verimath.questions import read_questions
 
+    config = _config(
+        config_file, sets, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+        samples=samples, index=index, retrieval=retrieval,
+        # bound generation too, so that an abandoned question stops soon
+        generation_time_limit_s=timeout,
+    )  # fmt: skip
     rows, problems = read_questions(input_file)
     for problem in problems:
         typer.echo(f"skipped: {problem}", err=True)
-    with _agent(model, base_url, max_new_tokens, index, no_retrieval) as agent:
-        if timeout is not None:  # bound generation too, so an abandoned question stops soon
-            agent.settings = replace(agent.settings, generation_time_limit_s=timeout)
+    with _agent(config) as agent:
         agent.load()  # fail fast on a bad model or index, before the first question
         verifier = agent.context.verifier
         with _question_progress(len(rows)) as progress:
@@ -379,30 +486,38 @@ def evaluate(
     limit: Annotated[int | None, typer.Option("--limit", help="First N questions")] = None,
     ablate: Annotated[
         str | None,
-        typer.Option("--ablate", help="Also run without: retrieval,verification (comma list)"),
+        typer.Option(
+            "--ablate", help="Also run without: retrieval,verification,sampling (comma list)"
+        ),
     ] = None,
-    model: ModelOpt = "microsoft/Phi-4-mini-reasoning",
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
     max_new_tokens: TokensOpt = None,
+    samples: SamplesOpt = None,
     index: IndexOpt = None,
-    no_retrieval: NoRetrievalOpt = False,
+    retrieval: RetrievalOpt = None,
     concurrency: ConcurrencyOpt = 1,
 ) -> None:
     """Answer a graded dataset (ablations side by side) and write a report with plots.
     Interrupted? Run the same command again: each variant resumes like `batch`."""
-    from dataclasses import replace
 
     from verimath.agent import Agent
-    from verimath.evaluation import parse_ablations, run_evaluation
+    from verimath.evaluation import ablated_settings, parse_ablations, run_evaluation
     from verimath.questions import read_questions
 
+    config = _config(
+        config_file, sets, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+        samples=samples, index=index, retrieval=retrieval,
+    )  # fmt: skip
     ablations = parse_ablations(ablate)
     rows, problems = read_questions(dataset)
     rows = [r for r in rows if r.gold is not None][:limit]
     for problem in problems:
         typer.echo(f"skipped: {problem}", err=True)
     report_dir = output or Path(f"eval-{dataset.stem}")
-    with _agent(model, base_url, max_new_tokens, index, no_retrieval) as full:
+    with _agent(config) as full:
         full.load()
         context = full.context
         verifier = context.verifier
@@ -417,9 +532,7 @@ def evaluate(
                 full.backend,
                 index=False if name == "retrieval" else (context.retriever or False),
                 verifier=verifier,
-                settings=replace(full.settings, max_attempts=1)
-                if name == "verification"
-                else full.settings,
+                settings=ablated_settings(name, full.settings),
             )
             variants.append(variant)
             answerers[f"no-{name}"] = (variant.ask, grade)

@@ -6,8 +6,9 @@ A report directory holds, per variant, the resumable answer file of `run_batch`
 answer files alone, so a report can be rebuilt from them at any time (`write_report`).
 
 Variants: `full` always; `--ablate retrieval` answers without the index; `--ablate
-verification` answers without the verify-and-retry loop (one attempt; the verifier still grades
-and labels every answer, since that is how correctness is measured).
+verification` answers without anything verification decides (no retry with evidence, candidates
+chosen by plain majority vote, never SymPy's own answer; the verifier still labels every answer,
+since that is how correctness is measured); `--ablate sampling` answers with one sample.
 """
 
 from __future__ import annotations
@@ -16,17 +17,21 @@ import json
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from verimath.batch import run_batch
 from verimath.errors import ConfigError, MissingExtraError
+from verimath.graphs import Settings
 from verimath.questions import QuestionRow
 
-__all__ = ["ABLATIONS", "VariantMetrics", "run_evaluation", "write_report", "metrics_of"]
+__all__ = [
+    "ABLATIONS", "VariantMetrics", "run_evaluation", "write_report", "metrics_of",
+    "ablated_settings",
+]  # fmt: skip
 
-ABLATIONS = ("retrieval", "verification")
+ABLATIONS = ("retrieval", "verification", "sampling")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,10 +59,19 @@ def parse_ablations(text: str | None) -> list[str]:
     unknown = [n for n in names if n not in ABLATIONS]
     if unknown:
         raise ConfigError(
-            f"unknown ablation {', '.join(unknown)}; choose from {', '.join(ABLATIONS)} "
-            "(sampling needs self-consistency, not available yet)"
+            f"unknown ablation {', '.join(unknown)}; choose from {', '.join(ABLATIONS)}"
         )
     return names
+
+
+def ablated_settings(name: str, settings: Settings) -> Settings:
+    """The full variant's settings with one thing taken away (retrieval is taken away by
+    giving the agent no index, so its settings stay)."""
+    if name == "verification":
+        return replace(settings, selection="majority", refuted_retries=0, sympy_answer=False)
+    if name == "sampling":
+        return replace(settings, samples=1)
+    return settings
 
 
 def run_evaluation(

@@ -55,7 +55,7 @@ def main() -> None:
 
     loop_s = model_card_loop(backend, [r.question for r in rows], args.max_new_tokens)
 
-    settings = Settings(max_new_tokens=args.max_new_tokens, max_attempts=1)
+    settings = Settings(max_new_tokens=args.max_new_tokens, samples=1, refuted_retries=0)
     with Agent(backend, index=False, settings=settings) as agent:
         agent.load()
         before = backend._batcher.stats.seconds

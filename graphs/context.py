@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from verimath.models.base import ChatBackend
 from verimath.retrieval.index import SearchMode
@@ -15,7 +15,7 @@ __all__ = ["AgentContext", "Settings", "Retriever", "DEFAULT_SYSTEM_PROMPT"]
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a careful math and science assistant. Reason step by step, then give the final "
-    "answer on its own line as \\boxed{...}."
+    "answer on its own line as \\boxed{...}. Write in the language of the question."
 )
 
 
@@ -37,7 +37,27 @@ class Settings:
     # wins on formula-only queries, where `verimath index search` uses it by default.
     search_mode: SearchMode = "dense"
     min_relevance: float = 0.35
-    max_attempts: int = 2
+    # Verified self-consistency. `samples` is k, the most candidates sampled for one question.
+    # Adaptive (the default) starts with one and samples another only while the best answer is
+    # not verified; fixed sampling draws all k at once (batched). Candidates after the first are
+    # sampled at `sample_temperature`/`sample_top_p` when `temperature` is 0 (greedy would only
+    # repeat the first). Phi-4-mini-reasoning's model card samples at 0.8 / 0.95.
+    samples: int = 4
+    adaptive: bool = True
+    selection: Literal["verified", "majority"] = "verified"
+    sample_temperature: float = 0.8
+    sample_top_p: float = 0.95
+    # Regenerations with the verifier's evidence after a refuted candidate (on top of `samples`).
+    refuted_retries: int = 1
+    # When SymPy computed the answer itself (a value, all roots, a system's solutions) and no
+    # candidate was verified, give SymPy's answer (the model's stay in `Answer.candidates`).
+    # False keeps the model's answer with its status: for evaluating the model itself.
+    sympy_answer: bool = True
+    # Guardrails: questions outside math and science are answered with a flag, or refused.
+    off_topic: Literal["flag", "refuse"] = "flag"
+    # Stop a conversation turn whose answer is refuted for a person to approve or override
+    # (needs a thread_id; see Agent.review).
+    human_review: bool = False
     max_question_chars: int = 4000
     max_answer_chars: int = 500
     forced_answer_tokens: int = 48

@@ -1,38 +1,43 @@
-"""The graph's state: what each node reads and the partial updates it returns."""
+"""The graph's state: what each node reads and the partial updates it returns.
+
+A conversation keeps one state per thread (with a checkpointer), so `guard_input` starts each
+turn by resetting every per-turn field; only `history` carries over from turn to turn.
+"""
 
 from __future__ import annotations
 
-import operator
-from typing import Annotated, Literal, TypedDict
+from dataclasses import dataclass
+from typing import Literal, TypedDict
 
-from verimath.models.reasoning import Generation
+from verimath.graphs.selection import Candidate, Selection
 from verimath.retrieval.passage import Hit
-from verimath.tools.verdict import Verdict
 
-__all__ = ["AgentState", "Status", "add_timings"]
+__all__ = ["AgentState", "Status", "Turn"]
 
 Status = Literal["verified", "refuted", "unverified", "refused", "error"]
 
 
-def add_timings(left: dict[str, float], right: dict[str, float]) -> dict[str, float]:
-    """Node times add up: a retried generation counts both attempts."""
-    merged = dict(left or {})
-    for key, value in (right or {}).items():
-        merged[key] = merged.get(key, 0.0) + value
-    return merged
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """One finished question of a conversation, as later turns see it."""
+
+    question: str
+    answer: str | None
+    status: Status
 
 
 class AgentState(TypedDict, total=False):
     question: str
     started_at: float
-    guardrails: Annotated[list[str], operator.add]
+    guardrails: list[str]
     refusal: str | None
     passages: list[Hit]
-    generation: Generation | None
-    attempts: int
-    verdict: Verdict | None
-    timings: Annotated[dict[str, float], add_timings]
-    prompt_tokens: Annotated[int, operator.add]
-    completion_tokens: Annotated[int, operator.add]
+    candidates: list[Candidate]
+    selection: Selection | None
+    review: str | None
+    timings: dict[str, float]
+    prompt_tokens: int
+    completion_tokens: int
     answer: str | None
     status: Status
+    history: list[Turn]

@@ -55,4 +55,4 @@ def demo_backend():
 @pytest.fixture(scope="session")
 def small_budget() -> Settings:
     """Short generations: the suite tests plumbing, not the demo model's arithmetic."""
-    return Settings(max_new_tokens=160, forced_answer_tokens=24)
+    return Settings(max_new_tokens=160, forced_answer_tokens=24, samples=1)

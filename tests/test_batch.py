@@ -26,7 +26,8 @@ from verimath.graphs import Settings
 from verimath.models import ScriptedBackend
 from verimath.questions import QuestionRow, read_questions
 
-SETTINGS = Settings(max_new_tokens=64, max_attempts=1)
+# The model's own answers stand (SymPy's computed answers would turn every wrong sum right).
+SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=0, sympy_answer=False)
 
 
 def rows_of(*questions: str, gold: str | None = None) -> list[QuestionRow]:
@@ -142,7 +143,8 @@ RUNNER = textwrap.dedent(
         return "\\\\boxed{42}"
 
     rows, _ = read_questions(sys.argv[1])
-    agent = Agent(ScriptedBackend(reply), index=False, settings=Settings(max_attempts=1))
+    settings = Settings(samples=1, refuted_retries=0)
+    agent = Agent(ScriptedBackend(reply), index=False, settings=settings)
     with agent:
         run_batch(agent.ask, rows, Path(sys.argv[2]), concurrency=2)
     """

@@ -11,7 +11,7 @@ from verimath.models.base import Completion, Message, SamplingParams
 from verimath.models.batching import DynamicBatcher
 
 
-def echo_lengths(prompts, params):
+def echo_lengths(prompts, params, listeners=()):
     """A real (if trivial) generator: each completion reports its prompt and the batch size."""
     return [Completion(f"{p}|{len(prompts)}", "stop") for p in prompts]
 
@@ -48,7 +48,7 @@ def test_different_params_and_seeded_requests_are_not_mixed():
 
 
 def test_a_failing_batch_fails_every_waiting_caller_and_the_batcher_goes_on():
-    def broken(prompts, params):
+    def broken(prompts, params, listeners=()):
         if "bad" in prompts:
             raise RuntimeError("out of memory")
         return echo_lengths(prompts, params)
@@ -64,7 +64,7 @@ def test_batched_demo_generations_equal_one_at_a_time(demo_backend):
     """Real model, greedy: padding and batching must not change a single token."""
     params = SamplingParams(max_new_tokens=24)
     questions = [[Message("user", f"What is {a} times {a + 3}?")] for a in range(3, 9)]
-    alone = [demo_backend._generate([demo_backend.render(m)], params)[0] for m in questions]
+    alone = [demo_backend._generate([demo_backend.render(m)], params, [None])[0] for m in questions]
     calls_before = demo_backend._batcher.stats.batches
     with ThreadPoolExecutor(len(questions)) as pool:
         together = list(pool.map(lambda m: demo_backend.complete(m, params), questions))

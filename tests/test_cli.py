@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -9,9 +10,16 @@ import sys
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from verimath.agent import Agent
+from verimath.cli import _config, app, main
+from verimath.errors import ConfigError
+from verimath.graphs import Settings
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 ENV.pop("VERIMATH_DEBUG", None)
+ENV.pop("VERIMATH_CONFIG", None)  # a config file of the person running the tests stays out
 
 
 def verimath(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
@@ -209,3 +217,84 @@ def test_batch_writes_one_answer_per_question_and_reports_bad_lines(tmp_path: Pa
     assert again.returncode == 0, again.stderr
     assert "answered 0 of 1 questions (1 already done)" in again.stdout
     assert out.read_text().count("\n") == 1
+
+
+def test_a_bad_config_fails_fast_in_one_line(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[sampling]\ntemprature = 0.8\n")
+    runner = CliRunner(env={"VERIMATH_CONFIG": None})
+    missing = str(tmp_path / "missing.jsonl")  # the config is read first, before questions
+    for args in (
+        ["ask", "--config", str(bad), "1+1?"],
+        ["batch", missing, "-o", str(tmp_path / "out.jsonl"), "--config", str(bad)],
+        ["eval", missing, "--config", str(bad)],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1 and isinstance(result.exception, ConfigError), args
+        message = str(result.exception)
+        assert "\n" not in message and f"config file '{bad}'" in message
+        assert "unknown key 'sampling.temprature'" in message
+    # VERIMATH_CONFIG names the file when --config does not.
+    result = runner.invoke(app, ["ask", "1+1?"], env={"VERIMATH_CONFIG": str(bad)})
+    assert isinstance(result.exception, ConfigError) and str(bad) in str(result.exception)
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--samples", "0"], "'sampling.samples' should be greater than or equal to 1, not 0"),
+        (["--set", "budgets.max_new_tokens=lots"], "--set 'budgets.max_new_tokens=lots'"),
+        (["--set", "temperature"], "needs SECTION.KEY=VALUE"),
+        (["--thread", "t1", "--model", "demo"], "--thread needs a file"),
+        (["--config", "nowhere.toml"], "'nowhere.toml' does not exist"),
+    ],
+)
+def test_main_prints_option_errors_as_one_line(
+    args: list[str], needle: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+):
+    monkeypatch.delenv("VERIMATH_DEBUG", raising=False)
+    monkeypatch.delenv("VERIMATH_CONFIG", raising=False)
+    monkeypatch.setenv("TQDM_DISABLE", "1")
+    monkeypatch.setattr(sys, "argv", ["verimath", "ask", *args, "1+1?"])
+    with pytest.raises(SystemExit) as exited:
+        main()
+    assert exited.value.code == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and needle in lines[0], lines
+
+
+def test_options_given_override_set_which_overrides_the_file(tmp_path: Path):
+    path = tmp_path / "verimath.toml"
+    path.write_text(
+        'model = "demo"\n[sampling]\nsamples = 3\ntemperature = 0.5\n[retrieval]\nenabled = false\n'
+    )
+    sets = ["sampling.samples=2", "sampling.temperature=0.7"]
+    none_given = dict(model=None, base_url=None, max_new_tokens=None, samples=None, index=None)
+    config = _config(path, sets, **none_given, retrieval=None)
+    assert (config.model, config.sampling.samples, config.sampling.temperature) == ("demo", 2, 0.7)
+    assert config.agent_kwargs()["index"] is False
+    given = dict(model="Qwen/Qwen3-0.6B", max_new_tokens=64, samples=1, index=tmp_path / "idx")
+    config = _config(path, sets, **given, retrieval=None)
+    settings = config.settings()
+    assert (config.model, settings.max_new_tokens, settings.samples) == ("Qwen/Qwen3-0.6B", 64, 1)
+    assert settings.temperature == 0.7  # not an option: --set stands
+    assert config.agent_kwargs()["index"] == tmp_path / "idx"  # --index turns retrieval on
+    assert _config(path, None, index=tmp_path, retrieval=False).agent_kwargs()["index"] is False
+    assert _config(None, None).settings() == Settings()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    "thread_id" not in inspect.signature(Agent.ask).parameters,
+    reason="Agent.ask(thread_id=) is not there yet",
+)
+def test_ask_with_a_config_file_keeps_the_thread_in_its_checkpoint(tmp_path: Path):
+    (tmp_path / "verimath.toml").write_text(
+        'model = "demo"\ncheckpoint = "chat.sqlite3"\n'
+        "[budgets]\nmax_new_tokens = 48\n[retrieval]\nenabled = false\n"
+    )
+    config = str(tmp_path / "verimath.toml")
+    result = verimath("ask", "--config", config, "--thread", "t1", "--json", "What is 2 plus 2?")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["status"] in {"verified", "refuted", "unverified"}
+    assert (tmp_path / "chat.sqlite3").is_file()  # relative to the config file, not the cwd

@@ -45,3 +45,14 @@ def test_demo_batch_shares_one_model(demo_agent):
     assert [a.question for a in answers] == ["What is 2 plus 2?", "What is 6 times 7?"]
     assert all(a.status in {"verified", "refuted", "unverified"} for a in answers)
     assert all(a.model == demo_agent.backend.name for a in answers)
+
+
+def test_the_model_cards_japanese_question_goes_through_end_to_end(demo_agent):
+    """Phi-4-mini-reasoning's model card asks `3x^2+4x+5=1の解き方は?` ("how do I solve ...?").
+    It is math: not refused or flagged, retrieved on by its formula, and checked by SymPy."""
+    answer = demo_agent.ask("3x^2+4x+5=1の解き方は?")
+    assert answer.status != "refused" and not any("math or science" in g for g in answer.guardrails)
+    assert any("quadratic" in c.id or "completing" in c.id for c in answer.citations)
+    assert answer.status == "verified"  # the model's answer, or SymPy's own when it computed one
+    roots = r"\frac{-2 + 2i\sqrt{2}}{3}, \frac{-2 - 2i\sqrt{2}}{3}"
+    assert demo_agent.context.verifier.equivalent(roots, answer.answer).equivalent is True

@@ -15,7 +15,7 @@ import pytest
 
 from verimath import Agent
 from verimath.errors import ConfigError
-from verimath.evaluation import parse_ablations, run_evaluation
+from verimath.evaluation import ablated_settings, parse_ablations, run_evaluation
 from verimath.graphs import Settings
 from verimath.models import ScriptedBackend
 from verimath.questions import QuestionRow
@@ -34,7 +34,7 @@ def test_report_scores_variants_side_by_side(verifier, tmp_path: Path):
         return verifier.equivalent(gold, answer).equivalent
 
     def agent(replies):
-        settings = Settings(max_new_tokens=32, max_attempts=1)
+        settings = Settings(max_new_tokens=32, samples=1, refuted_retries=0, sympy_answer=False)
         return Agent(ScriptedBackend(replies), index=False, verifier=verifier, settings=settings)
 
     right = agent(lambda messages, prefill: {"17": "\\boxed{391}", "6 t": "\\boxed{42}"}.get(
@@ -58,9 +58,19 @@ def test_report_scores_variants_side_by_side(verifier, tmp_path: Path):
 
 
 def test_unknown_ablations_are_a_clear_error():
-    assert parse_ablations("retrieval, verification") == ["retrieval", "verification"]
-    with pytest.raises(ConfigError, match="choose from retrieval, verification"):
-        parse_ablations("retrieval,sampling")
+    assert parse_ablations("retrieval, sampling") == ["retrieval", "sampling"]
+    with pytest.raises(ConfigError, match="unknown ablation tools; choose from retrieval, verif"):
+        parse_ablations("retrieval,tools")
+
+
+def test_each_ablation_takes_one_thing_away():
+    full = Settings(samples=4, refuted_retries=1)
+    assert ablated_settings("sampling", full) == Settings(samples=1, refuted_retries=1)
+    no_checks = ablated_settings("verification", full)
+    assert (no_checks.selection, no_checks.refuted_retries, no_checks.sympy_answer) == (
+        "majority", 0, False,
+    )  # fmt: skip
+    assert no_checks.samples == 4 and ablated_settings("retrieval", full) == full
 
 
 @pytest.mark.slow

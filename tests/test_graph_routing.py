@@ -8,7 +8,7 @@ import pytest
 from verimath import Agent, Answer, Settings, StepEvent
 from verimath.models import ScriptedBackend
 
-SETTINGS = Settings(max_new_tokens=64, max_attempts=2)
+SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=1)
 
 
 @pytest.fixture
@@ -36,19 +36,19 @@ def test_correct_answer_is_verified_in_one_attempt(agent_for):
 
 
 def test_refuted_answer_is_retried_with_the_evidence(agent_for):
-    agent, backend = agent_for(["\\boxed{381}", "\\boxed{391}"])
-    answer = agent.ask("What is 17 times 23?")
-    assert (answer.status, answer.answer, answer.attempts) == ("verified", "391", 2)
+    agent, backend = agent_for(["\\boxed{3x^3}", "\\boxed{3x^2}"])
+    answer = agent.ask("Find the derivative of x^3.")
+    assert (answer.status, answer.answer, answer.attempts) == ("verified", "3x^2", 2)
     retry_prompt = backend.calls[1].messages[-1].content
-    assert "refuted" in retry_prompt and "391" in retry_prompt
+    assert "refuted" in retry_prompt and "3*x**2" in retry_prompt
 
 
 def test_retries_are_bounded_and_a_wrong_answer_stays_refuted(agent_for):
-    agent, backend = agent_for(["\\boxed{381}"])
-    answer = agent.ask("What is 17 times 23?")
-    assert (answer.status, answer.answer) == ("refuted", "381")
-    assert answer.attempts == SETTINGS.max_attempts == len(backend.calls)
-    assert "391" in answer.evidence
+    agent, backend = agent_for(["\\boxed{3x^3}"])
+    answer = agent.ask("Find the derivative of x^3.")
+    assert (answer.status, answer.answer) == ("refuted", "3x^3")
+    assert answer.attempts == SETTINGS.refuted_retries + 1 == len(backend.calls)
+    assert "3*x**2" in answer.evidence
 
 
 def test_truncated_trace_gets_a_forced_final_answer_not_the_trace(agent_for):
@@ -123,7 +123,7 @@ def test_batch_keeps_order_and_timings(agent_for):
         return "\\boxed{391}" if "17" in question else "\\boxed{5}"
 
     agent, _ = agent_for(reply)
-    answers = agent.batch(["What is 17 times 23?", "What is 2 plus 3?", "What is 2 plus 2?"])
+    answers = agent.batch(["What is 17 times 23?", "What is 2 plus 3?", "Differentiate x^3."])
     assert [a.status for a in answers] == ["verified", "verified", "refuted"]
     for answer in answers:
         assert {"retrieve_ms", "generate_ms", "verify_ms", "total_ms"} <= answer.timings.keys()

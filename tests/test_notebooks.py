@@ -34,6 +34,8 @@ def test_quickstart_notebook():
     text = run_notebook("01-quickstart.ipynb")
     assert "status:" in text and "verified" in text
     assert "xe^x - e^x + C" in text  # the SymPy tool's antiderivative check printed
+    assert "confidence:" in text and "final:" in text  # self-consistency and streaming cells
+    assert "What is 12 times 7? ->" in text and "Now add 16 to that. ->" in text
 
 
 @pytest.mark.slow

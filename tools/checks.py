@@ -12,8 +12,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import replace
 
 import sympy
+from sympy.functions.elementary.trigonometric import (
+    InverseTrigonometricFunction,
+    TrigonometricFunction,
+)
+from sympy.printing.str import StrPrinter
 
 from verimath.tools.equivalence import compare_expressions, numerically_equal, prepare_answer
 from verimath.tools.mathparse import (
@@ -31,6 +37,7 @@ __all__ = ["check_answer", "find_checkable"]
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _TOLERANCE_NOTE = "decimals match when equal to the shown precision (half a unit in the last place)"
 _UNEVALUATED = (sympy.Derivative, sympy.Integral, sympy.Limit, sympy.Sum, sympy.Product, sympy.Subs)
+_MAX_ANSWER_CHARS = 200  # a computed answer longer than this is not one a user reads
 
 
 def check_answer(question: str, candidate: str) -> Verdict:
@@ -107,6 +114,63 @@ def _residual_zero(expression: sympy.Expr, at: dict) -> tuple[bool | None, sympy
     return (None if numerically_equal(residual, sympy.Integer(0), scale=terms) else False), residual
 
 
+class _AnswerPrinter(StrPrinter):
+    """SymPy's plain text in the syntax `mathparse` reads: `i`, `e^3`, `ln`, `∞`, `arctan`."""
+
+    _NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "Abs": "abs", "log": "ln"}
+
+    def _print_ImaginaryUnit(self, expr: sympy.Expr) -> str:
+        return "i"
+
+    def _print_Exp1(self, expr: sympy.Expr) -> str:
+        return "e"
+
+    def _print_Infinity(self, expr: sympy.Expr) -> str:
+        return "∞"
+
+    def _print_NegativeInfinity(self, expr: sympy.Expr) -> str:
+        return "-∞"
+
+    def _print_exp(self, expr: sympy.Expr) -> str:
+        (power,) = expr.args
+        text = self._print(power)
+        return f"e^{text}" if power.is_Integer and power > 0 else f"e^({text})"
+
+    def _print_Function(self, expr: sympy.Expr) -> str:
+        name = self._NAMES.get(expr.func.__name__, expr.func.__name__)
+        return f"{name}({self.stringify(expr.args, ', ')})"
+
+    _print_Abs = _print_log = _print_Function
+
+
+def _answer_text(value: sympy.Basic) -> str | None:
+    """An exact number as an answer a user reads (`-1/3`, `2 - sqrt(3)`, `5 + 5*i`), or None
+    when it is not exact (a decimal), too long to read, or would not read back as itself."""
+    if not isinstance(value, sympy.Expr) or value.has(sympy.Float) or free_variables(value):
+        return None
+    angles = value.atoms(TrigonometricFunction, InverseTrigonometricFunction)
+    if len(angles) > 1 or any(f.args[0].has(sympy.pi) for f in angles):
+        return None  # sin(pi/9)^2…, arctan(2/5) + arctan(5/2): what SymPy could not reduce
+    numbers = value.atoms(sympy.Rational)
+    if any(max(abs(n.p), n.q).bit_length() > 3 * _MAX_ANSWER_CHARS for n in numbers):
+        return None  # too many digits to read, and to print outside a worker
+    exponents = [abs(p.exp) for p in value.atoms(sympy.Pow) if p.exp.is_Integer]
+    if value.has(sympy.I) and max(exponents, default=0) <= 12 and sympy.count_ops(value) <= 40:
+        value = sympy.expand(value)  # (1 + 2i)(3 - i) is 5 + 5i; small, so at once
+    text = _short(_AnswerPrinter().doprint(value).replace("**", "^"))
+    if text is None:
+        return None
+    try:
+        read_back = parse_expression(prepare_answer(text))
+    except ParseError:
+        return None
+    return text if read_back == value else None
+
+
+def _short(text: str) -> str | None:
+    return text if len(text) <= _MAX_ANSWER_CHARS else None
+
+
 def _outcome(result: bool | None) -> str:
     return {True: "passed", False: "failed", None: "not_applicable"}[result]
 
@@ -127,6 +191,14 @@ def _check_value(task: Task, candidate: str) -> Verdict:
     value = _evaluate(task.target)
     if value is None:
         return _unverified(name, f"SymPy could not evaluate {task.source}")
+    # (-27)^{5/3}: SymPy's principal value is complex where a reader may mean the real root, so
+    # a complex value is offered as the answer only when the question itself is complex.
+    plain = value.is_extended_real is True or task.target.has(sympy.I)
+    computed = _answer_text(value) if plain else None
+    return replace(_compare_value(task, name, value, candidate), computed=computed)
+
+
+def _compare_value(task: Task, name: str, value: sympy.Basic, candidate: str) -> Verdict:
     try:
         values = _candidate_values(candidate)
     except ParseError as exc:
@@ -145,7 +217,7 @@ def _check_value(task: Task, candidate: str) -> Verdict:
             f"{task.source} = {shorten(value)} agrees with the candidate to 40 digits, unproven"
         )
         return _unverified(name, detail)
-    if value.is_real is False and values[0].is_real:
+    if value.is_extended_real is False and values[0].is_real:
         # (-27)^{5/3}: SymPy's principal value is complex, a reader may mean the real root.
         detail = f"SymPy's principal value {shorten(value)} is complex; the real root may be meant"
         return _unverified(name, detail)
@@ -156,14 +228,38 @@ def _check_value(task: Task, candidate: str) -> Verdict:
 # ----------------------------------------------------------------------------- equations
 def _check_roots(task: Task, candidate: str) -> Verdict:
     """Substitute each stated root (residual 0), then compare with SymPy's full root list."""
-    variable, fragment = task.variable, task.source
     polynomial = sympy.expand(task.target.lhs - task.target.rhs)
+    solutions = sympy.solveset(polynomial, task.variable, domain=sympy.S.Complexes)
+    roots = list(solutions) if isinstance(solutions, sympy.FiniteSet) else None
+    verdict = _compare_roots(task, polynomial, roots, candidate)
+    if not polynomial.is_rational_function(task.variable):
+        return verdict  # x^{2/3} = 4: SymPy's principal branch gives 8, a reader means ±8
+    return replace(verdict, computed=_roots_answer(task, roots))
+
+
+def _roots_answer(task: Task, roots: list[sympy.Expr] | None) -> str | None:
+    """`x = -1/3, x = -1`: every root the question asks for (the real ones when it says real),
+    or None when the question asks for some roots only or a root is not exactly known."""
+    if roots is None or not task.all_roots:
+        return None
+    if task.real_only:
+        if any(root.is_real is None for root in roots):
+            return None
+        roots = [root for root in roots if root.is_real]
+    texts = [_answer_text(root) for root in roots]
+    if not texts or None in texts:
+        return None
+    return _short(", ".join(f"{task.variable} = {text}" for text in texts))
+
+
+def _compare_roots(
+    task: Task, polynomial: sympy.Expr, roots: list[sympy.Expr] | None, candidate: str
+) -> Verdict:
+    variable, fragment = task.variable, task.source
     try:
         values = _candidate_values(candidate)
     except ParseError as exc:
         return _unverified("roots", f"candidate: {exc}")
-    solutions = sympy.solveset(polynomial, variable, domain=sympy.S.Complexes)
-    roots = list(solutions) if isinstance(solutions, sympy.FiniteSet) else None
     tolerance = _decimal_tolerance(candidate)
     checks: list[Check] = []
     for value in values:
@@ -200,14 +296,50 @@ def _check_roots(task: Task, candidate: str) -> Verdict:
 
 
 def _check_system(task: Task, candidate: str) -> Verdict:
-    """Substitute each stated solution into every equation, then compare with SymPy's solutions."""
+    """Substitute each stated solution into every equation, then compare with SymPy's solutions.
+    A polynomial system of degree at most 2 is solved up front (at once, and completely), so its
+    solutions are the computed answer whatever the candidate; others only when needed."""
     equations = list(task.target)
     variables = sorted(set().union(*(free_variables(e) for e in equations)), key=str)
+    differences = [e.lhs - e.rhs for e in equations]
+    polynomial = all(d.is_polynomial(*variables) for d in differences)
+    solved: list[list[dict]] = []
+    if polynomial and max(sympy.Poly(d, *variables).total_degree() for d in differences) <= 2:
+        solved.append(sympy.solve(differences, variables, dict=True))
+    verdict = _compare_system(task, candidate, variables, differences, solved)
+    computed = _system_answer(task, variables, solved[0]) if polynomial and solved else None
+    return replace(verdict, computed=computed)
+
+
+def _system_answer(task: Task, variables: list[sympy.Symbol], solutions: list[dict]) -> str | None:
+    """`x = 6, y = 4`, or `(1, 2), (2, 1)` in the alphabetical order of the unknowns; None
+    unless every solution is exactly known and all of them are asked for."""
+    if not (task.all_roots and solutions) or any(set(s) != set(variables) for s in solutions):
+        return None
+    if task.real_only:
+        if any(v.is_real is None for s in solutions for v in s.values()):
+            return None
+        solutions = [s for s in solutions if all(v.is_real for v in s.values())]
+    texts = [[_answer_text(s[v]) for v in variables] for s in solutions]
+    if not texts or any(None in row for row in texts):
+        return None
+    if len(texts) == 1:
+        return _short(", ".join(f"{v} = {t}" for v, t in zip(variables, texts[0], strict=True)))
+    return _short(", ".join(f"({', '.join(row)})" for row in texts))
+
+
+def _compare_system(
+    task: Task,
+    candidate: str,
+    variables: list[sympy.Symbol],
+    differences: list[sympy.Expr],
+    solved: list[list[dict]],
+) -> Verdict:
+    """`solved` holds SymPy's solutions once computed; this adds them when it needs them."""
     try:
         assignments = _assignments(candidate, variables)
     except ParseError as exc:
         return _unverified("system", f"candidate: {exc}")
-    differences = [e.lhs - e.rhs for e in equations]
     checks: list[Check] = []
     for assignment in assignments:
         outcomes = [_residual_zero(d, assignment) for d in differences]
@@ -219,7 +351,9 @@ def _check_system(task: Task, candidate: str) -> Verdict:
         return Verdict("refuted", tuple(checks))
     if any(c.outcome != "passed" for c in checks) or not task.all_roots:
         return Verdict("unverified", tuple(checks))
-    solutions = sympy.solve(differences, variables, dict=True)
+    if not solved:
+        solved.append(sympy.solve(differences, variables, dict=True))
+    solutions = solved[0]
     if not solutions or any(set(s) != set(variables) for s in solutions):
         checks.append(
             Check("completeness", "not_applicable", "SymPy found no finite solution list")

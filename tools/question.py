@@ -4,9 +4,11 @@ Recognition is deliberately conservative. A wrongly recognised task would refute
 so doubt leaves the question unchecked: numbers in a word problem outside the expression, several
 expressions that could be the one asked about, or a question that asks for a quantity derived from
 the unknown ("if 2x+3=7, what is 4x?"). Math is found in any language (`$…$` spans, or runs of
-math characters with prose words cut out); the prose operations (derivative, integral, limit,
-factor, expand, simplify, gcd/lcm, remainder) are read from English keywords plus a few common
-translations.
+math characters with prose words cut out); the prose (solve, compute, derivative, integral, limit,
+factor, expand, simplify, gcd/lcm, remainder) is read in English. A question in Japanese,
+Chinese, Spanish, French, German, Italian or Russian is first read as English through one table
+of cue phrases (`_CUES`), and only when the table covers every word of its prose: an unread word
+could change what is asked, so the question is then left unchecked.
 """
 
 from __future__ import annotations
@@ -18,6 +20,9 @@ from typing import Literal
 import sympy
 
 from verimath.tools.equivalence import degrees_as_radians
+from verimath.tools.languages import KNOWN_WORDS as _KNOWN_WORDS
+from verimath.tools.languages import PROSE_WORD as _PROSE_WORD
+from verimath.tools.languages import read_question as _read
 from verimath.tools.mathparse import ParseError, free_variables, parse_expression
 
 __all__ = ["Task", "NoTask", "TaskKind", "recognise", "find_checkable"]
@@ -60,30 +65,19 @@ _WORD_OPERATORS = [
 ]
 _MATH_CHARS = r"A-Za-z0-9\s+\-*/^=().,!<>\[\]{}\\_|×÷−·√²³π±≤≥"
 _MATH_RUN = re.compile(f"[{_MATH_CHARS}]+")
-_PROSE_WORD = re.compile(r"(?<![\\A-Za-z])[A-Za-z]{2,}(?![A-Za-z])")
-_KNOWN_WORDS = {
-    "sin", "cos", "tan", "sec", "csc", "cot", "log", "ln", "exp", "sqrt", "pi",
-    "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "abs", "frac", "dfrac", "cdot",
-    "dx", "dt", "dy", "du", "lim", "gcd", "lcm", "mod", "bmod", "binom",
-}  # fmt: skip
 _OPERATOR = re.compile(
     r"[+\-*/^=×÷−·√!<>]|\\(?:frac|dfrac|sqrt|cdot|times|div|int|lim|sum|prod|binom|gcd|bmod)"
 )
 _DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _DEFINITION = re.compile(r"^\s*([A-Za-z])\s*\(\s*([a-z])\s*\)\s*=\s*(.+)$", re.S)
 
-_INTENTS: dict[str, re.Pattern[str]] = {
-    "derivative": re.compile(
-        r"(?<!anti)derivative|differentiate|dérivée|dériver|ableitung|derivada|derivata|導関数|微分",
-        re.I,
-    ),
-    "integral": re.compile(
-        r"integra(?:l|te)|antiderivative|primitive|intégrale|stammfunktion|積分", re.I
-    ),
-    "limit": re.compile(r"\blimit\b|\blimite\b|grenzwert|límite|極限", re.I),
-    "factor": re.compile(r"\bfactori[sz]e\b|\bfactor\b(?!ial)|因数分解", re.I),
-    "expand": re.compile(r"\bexpand\b|展開", re.I),
-    "simplify": re.compile(r"\bsimplify\b|simplifie[rz]|vereinfache|簡単", re.I),
+_INTENTS: dict[str, re.Pattern[str]] = {  # other languages are read as English first
+    "derivative": re.compile(r"(?<!anti)derivative|differentiate", re.I),
+    "integral": re.compile(r"integra(?:l|te)|antiderivative|primitive", re.I),
+    "limit": re.compile(r"\blimit\b", re.I),
+    "factor": re.compile(r"\bfactori[sz]e\b|\bfactor\b(?!ial)", re.I),
+    "expand": re.compile(r"\bexpand\b", re.I),
+    "simplify": re.compile(r"\bsimplify\b", re.I),
 }
 _ORDER = {"second": 2, "third": 3, "2nd": 2, "3rd": 3}
 _LIMIT_POINT = re.compile(
@@ -141,6 +135,10 @@ _ASK_WORDS = set(
 def find_checkable(question: str) -> list[str]:
     """Math fragments of a question, in any language: `$…$` spans, else runs of math characters
     with prose words cut out. Word operators (`17 times 23`) become symbols first."""
+    return _math_fragments(_read(question).text)
+
+
+def _math_fragments(question: str) -> list[str]:
     text = _words_to_symbols(question)
     delimited = re.findall(r"\$\$(.+?)\$\$|\$(.+?)\$|\\\((.+?)\\\)|\\\[(.+?)\\\]", text, re.S)
     if delimited:
@@ -155,12 +153,18 @@ def find_checkable(question: str) -> list[str]:
 
 
 def recognise(question: str) -> Task | NoTask:
-    """The one task the question poses that SymPy can check, or why there is none."""
+    """The one task the question poses that SymPy can check, or why there is none. A question
+    in another language is read through `_CUES` first, and only when all of its prose is there."""
+    reading = _read(question)
+    if reading.unread:
+        unread = ", ".join(dict.fromkeys(reading.unread[:5]))
+        return NoTask(f"words the checks do not read ({unread}) could ask for something else")
+    question = reading.text
     for read in (_remainder_task, _gcd_lcm_task):
         task = read(question)
         if task is not None:
             return task
-    parsed = _parse_fragments(find_checkable(question))
+    parsed = _parse_fragments(_math_fragments(question))
     intents = {name for name, pattern in _INTENTS.items() if pattern.search(question)}
     if intents & {"derivative", "integral", "limit", "factor", "expand", "simplify"}:
         return _operation_task(question, parsed, intents)
@@ -356,7 +360,9 @@ def _operation_task(question: str, parsed: list[_Fragment], intents: set[str]) -
             return NoTask("the limit point is not readable")
         if _numbers_outside(question, [*used, point.group()]):
             return NoTask("a limit with other numbers in the question (not checked)")
-        limit = sympy.Limit(f, sympy.Symbol(point.group(1)), where)
+        # Two-sided, as the question says (SymPy's default is from the right): 1/x has none at 0.
+        side = {sympy.oo: "-", -sympy.oo: "+"}.get(where, "+-")
+        limit = sympy.Limit(f, sympy.Symbol(point.group(1)), where, side)
         kind = "value" if not free_variables(limit) else "expression"
         source = f"the limit of {subject.text} as {point.group(1)} → {point.group(2)}"
         return Task(kind, source, limit)

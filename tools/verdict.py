@@ -39,10 +39,16 @@ def failed_evidence(checks: tuple[Check, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """`verified` only when a check passed; `refuted` carries the evidence."""
+    """`verified` only when a check passed; `refuted` carries the evidence.
+
+    `computed` is the answer SymPy worked out itself, when it did so exactly and completely (the
+    value of an expression, every root of an equation, every solution of a system), written as
+    an answer `check_answer` verifies: `391`, `x = -1/3, x = -1`, `x = 6, y = 4`, or for several
+    solutions of a system `(1, 2), (2, 1)` in the alphabetical order of the unknowns."""
 
     status: VerdictStatus
     checks: tuple[Check, ...] = field(default_factory=tuple)
+    computed: str | None = None
 
     @property
     def evidence(self) -> str:
@@ -51,10 +57,11 @@ class Verdict:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Verdict:
         checks = tuple(Check(c["name"], c["outcome"], c["detail"]) for c in data["checks"])
-        return cls(data["status"], checks)
+        return cls(data["status"], checks, data.get("computed"))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"status": self.status, "checks": [c.to_dict() for c in self.checks]}
+        checks = [c.to_dict() for c in self.checks]
+        return {"status": self.status, "checks": checks, "computed": self.computed}
 
 
 @dataclass(frozen=True, slots=True)

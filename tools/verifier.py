@@ -34,6 +34,12 @@ class Verifier:
         except (SandboxTimeout, SandboxFailure) as exc:
             return Verdict("unverified", (Check("sympy", "error", str(exc)),))
 
+    def computed_answer(self, question: str) -> str | None:
+        """SymPy's own answer to the question (a value, every root, a system's solutions), or
+        None when it cannot compute one exactly. Checking any stand-in candidate computes it:
+        `Verdict.computed` does not depend on the candidate."""
+        return self.check_answer(question, "?").computed
+
     def equivalent(self, gold: str, candidate: str) -> Equivalence:
         """Whether two answers mean the same (None: undecided, with the reason)."""
         if len(gold) > MAX_TEXT_CHARS or len(candidate) > MAX_TEXT_CHARS:

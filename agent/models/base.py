@@ -6,14 +6,18 @@ answer, verification) is backend-independent, so every backend is tested the sam
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
-__all__ = ["Message", "SamplingParams", "Completion", "ChatBackend", "Role", "FinishReason"]
+__all__ = [
+    "Message", "SamplingParams", "Completion", "ChatBackend", "Role", "FinishReason", "OnText",
+]  # fmt: skip
 
 Role = Literal["system", "user", "assistant"]
 FinishReason = Literal["stop", "length"]
+# Receives each new piece of generated text as it is decoded (streaming).
+OnText = Callable[[str], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +58,19 @@ class ChatBackend(Protocol):
     `prefill` is text the assistant turn already starts with; the backend returns only what
     follows it. Backends that cannot continue a turn set `supports_prefill = False`, and the
     caller asks for the final answer in a new user message instead.
+
+    `on_text`, when given, receives the continuation piece by piece as it is decoded; the
+    pieces concatenate to `Completion.text`. A backend that cannot stream calls it once.
     """
 
     name: str
     supports_prefill: bool
 
     def complete(
-        self, messages: Sequence[Message], params: SamplingParams, *, prefill: str = ""
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        *,
+        prefill: str = "",
+        on_text: OnText | None = None,
     ) -> Completion: ...

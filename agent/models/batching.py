@@ -5,7 +5,8 @@ otherwise queue behind one lock and decode one sequence at a time, leaving the m
 A single worker thread takes the first waiting request, waits up to `max_wait_s` for others with
 the same sampling parameters (up to `max_batch`), and runs them as one padded batch. A lone
 request pays at most `max_wait_s` extra. Requests with a seed are never batched: a seed promises
-one sequence's random stream.
+one sequence's random stream. Each request may carry its own `on_text` listener, so a
+streamed question can share a batch with others.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from verimath.models.base import Completion, SamplingParams
+from verimath.models.base import Completion, OnText, SamplingParams
 
 __all__ = ["DynamicBatcher", "BatchStats"]
 
@@ -26,6 +27,7 @@ __all__ = ["DynamicBatcher", "BatchStats"]
 class _Request:
     prompt: str
     params: SamplingParams
+    on_text: OnText | None = None
     future: Future[Completion] = field(default_factory=Future)
 
 
@@ -40,12 +42,15 @@ class BatchStats:
     seconds: float = 0.0
 
 
+Run = Callable[[Sequence[str], SamplingParams, Sequence[OnText | None]], list[Completion]]
+
+
 class DynamicBatcher:
-    """Groups concurrent `submit` calls into calls of `run(prompts, params)`."""
+    """Groups concurrent `submit` calls into calls of `run(prompts, params, listeners)`."""
 
     def __init__(
         self,
-        run: Callable[[Sequence[str], SamplingParams], list[Completion]],
+        run: Run,
         *,
         max_batch: int = 8,
         max_wait_s: float = 0.02,
@@ -59,9 +64,11 @@ class DynamicBatcher:
         self._thread: threading.Thread | None = None
         self._start_lock = threading.Lock()
 
-    def submit(self, prompt: str, params: SamplingParams) -> Completion:
+    def submit(
+        self, prompt: str, params: SamplingParams, on_text: OnText | None = None
+    ) -> Completion:
         """Blocks until this prompt's completion is ready; errors propagate to every caller."""
-        request = _Request(prompt, params)
+        request = _Request(prompt, params, on_text)
         self._ensure_worker()
         self._queue.put(request)
         return request.future.result()
@@ -111,7 +118,9 @@ class DynamicBatcher:
         self.stats.largest = max(self.stats.largest, len(group))
         start = time.perf_counter()
         try:
-            completions = self._run([r.prompt for r in group], group[0].params)
+            completions = self._run(
+                [r.prompt for r in group], group[0].params, [r.on_text for r in group]
+            )
         except BaseException as exc:  # every waiting caller gets the failure
             for request in group:
                 request.future.set_exception(exc)

@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from verimath.models.base import Completion, Message, SamplingParams
+from verimath.errors import BackendError
+from verimath.models.base import Completion, Message, OnText, SamplingParams
 
 __all__ = ["LangChainBackend"]
 
@@ -24,13 +25,18 @@ class LangChainBackend:
         self.name = name or getattr(chat_model, "model_name", None) or type(chat_model).__name__
 
     def complete(
-        self, messages: Sequence[Message], params: SamplingParams, *, prefill: str = ""
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        *,
+        prefill: str = "",
+        on_text: OnText | None = None,
     ) -> Completion:
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
         kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
         converted = [kinds[m.role](content=m.content) for m in messages]
-        reply = self.chat_model.invoke(converted)
+        reply = self._stream(converted, on_text) if on_text else self.chat_model.invoke(converted)
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         trace = (reply.additional_kwargs or {}).get("reasoning_content")
         if trace:
@@ -43,3 +49,14 @@ class LangChainBackend:
             prompt_tokens=int(usage.get("input_tokens", 0)),
             completion_tokens=int(usage.get("output_tokens", 0)),
         )
+
+    def _stream(self, converted: list[Any], on_text: OnText) -> Any:
+        """Stream the reply, handing each text chunk on; the chunks add up to the full message."""
+        merged = None
+        for chunk in self.chat_model.stream(converted):
+            if isinstance(chunk.content, str) and chunk.content:
+                on_text(chunk.content)
+            merged = chunk if merged is None else merged + chunk
+        if merged is None:
+            raise BackendError(f"the chat model {self.name} streamed no reply")
+        return merged

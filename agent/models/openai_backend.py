@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from verimath.errors import BackendError, ConfigError
-from verimath.models.base import Completion, Message, SamplingParams
+from verimath.models.base import Completion, Message, OnText, SamplingParams
 
 __all__ = ["OpenAIBackend"]
 
@@ -57,7 +57,12 @@ class OpenAIBackend:
         return self._model
 
     def complete(
-        self, messages: Sequence[Message], params: SamplingParams, *, prefill: str = ""
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        *,
+        prefill: str = "",
+        on_text: OnText | None = None,
     ) -> Completion:
         payload: list[dict[str, str]] = [m.to_dict() for m in messages]
         extra: dict[str, Any] = {}
@@ -86,6 +91,8 @@ class OpenAIBackend:
         if trace and not prefill:
             text = f"<think>{trace}</think>{text}"
         usage = response.usage
+        if on_text is not None and text:
+            on_text(text)  # one piece: this backend does not stream yet
         return Completion(
             text=text,
             finish_reason="length" if choice.finish_reason == "length" else "stop",

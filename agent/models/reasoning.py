@@ -7,14 +7,18 @@ tokens inside the trace has stated no answer; returning the trace as the answer 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 from verimath.models.base import ChatBackend, Completion, FinishReason, Message, SamplingParams
 from verimath.tools.extract import extract_final_answer
 
 __all__ = [
     "Generation",
+    "Channel",
+    "OnToken",
+    "TraceSplitter",
     "split_reasoning",
     "generate_answer",
     "FORCED_ANSWER_PREFIX",
@@ -29,6 +33,60 @@ _FORCED_ANSWER_REQUEST = (
     "You ran out of space before stating a final answer. Reply with only the final answer, "
     "written as \\boxed{{...}}.\n\nYour work so far:\n{work}"
 )
+
+
+Channel = Literal["reasoning", "answer"]
+# Receives streamed text with the channel it belongs to: the thinking trace or the response.
+OnToken = Callable[[str, Channel], None]
+
+
+class TraceSplitter:
+    """Routes streamed text to the reasoning or the answer channel as think tags go by.
+
+    The streaming twin of `split_reasoning`: text inside `<think> … </think>` is reasoning,
+    text outside it is answer, and the tags themselves are never emitted. A tag split across
+    pieces is held back until it is complete. Text before a lone closing tag (templates that
+    open the trace in the prompt) was already sent as answer: pass `thinking=True` for them.
+    """
+
+    def __init__(self, on_token: OnToken, *, thinking: bool = False) -> None:
+        self._on_token = on_token
+        self._channel: Channel = "reasoning" if thinking else "answer"
+        self._held = ""
+
+    def feed(self, text: str) -> None:
+        buffer = self._held + text
+        self._held = ""
+        while buffer:
+            tag = THINK_CLOSE if self._channel == "reasoning" else THINK_OPEN
+            at = buffer.find(tag)
+            if at >= 0:
+                self._emit(buffer[:at])
+                self._channel = "answer" if tag == THINK_CLOSE else "reasoning"
+                buffer = buffer[at + len(tag) :]
+                continue
+            keep = _partial_tag_suffix(buffer, tag)
+            self._emit(buffer[: len(buffer) - keep])
+            self._held = buffer[len(buffer) - keep :]
+            return
+
+    def switch_to_answer(self) -> None:
+        """The trace is over (a forced final answer follows): flush and move on."""
+        self._emit(self._held)
+        self._held = ""
+        self._channel = "answer"
+
+    def _emit(self, text: str) -> None:
+        if text:
+            self._on_token(text, self._channel)
+
+
+def _partial_tag_suffix(text: str, tag: str) -> int:
+    """Length of the longest end of `text` that could be the start of `tag`."""
+    for size in range(min(len(tag) - 1, len(text)), 0, -1):
+        if tag.startswith(text[-size:]):
+            return size
+    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,16 +129,21 @@ def generate_answer(
     params: SamplingParams,
     *,
     forced_answer_tokens: int = 48,
+    on_token: OnToken | None = None,
 ) -> Generation:
-    """Generate, split the trace from the response, and force a final answer if none was given."""
-    first = backend.complete(messages, params)
+    """Generate, split the trace from the response, and force a final answer if none was given.
+    With `on_token`, text is streamed as it is decoded, each piece labelled with its channel."""
+    splitter = TraceSplitter(on_token) if on_token else None
+    first = backend.complete(messages, params, on_text=splitter.feed if splitter else None)
     trace, response, closed = split_reasoning(first.text)
     answer = extract_final_answer(response) if response else None
     prompt_tokens, completion_tokens = first.prompt_tokens, first.completion_tokens
     forced = answer is None
     if forced:
+        if splitter:
+            splitter.switch_to_answer()
         answer, extra = _force_final_answer(
-            backend, messages, first.text, closed, forced_answer_tokens
+            backend, messages, first.text, closed, forced_answer_tokens, splitter
         )
         if answer is not None and not any(ch.isalnum() for ch in answer):
             answer = None  # "...", "?" or a lone brace is not an answer
@@ -101,16 +164,24 @@ def generate_answer(
 
 
 def _force_final_answer(
-    backend: ChatBackend, messages: Sequence[Message], text: str, closed: bool, budget: int
+    backend: ChatBackend,
+    messages: Sequence[Message],
+    text: str,
+    closed: bool,
+    budget: int,
+    splitter: TraceSplitter | None,
 ) -> tuple[str | None, Completion]:
     """A short greedy continuation that must state the answer."""
     params = SamplingParams(max_new_tokens=budget, temperature=0.0)
+    on_text = splitter.feed if splitter else None
     if backend.supports_prefill:
         prefill = text + ("" if closed else f"\n{THINK_CLOSE}") + FORCED_ANSWER_PREFIX
-        extra = backend.complete(messages, params, prefill=prefill)
+        if splitter:
+            splitter.feed(FORCED_ANSWER_PREFIX.lstrip())
+        extra = backend.complete(messages, params, prefill=prefill, on_text=on_text)
         # The continuation starts inside the box; a cut-off box still ends at the line break.
         boxed = extract_final_answer("\\boxed{" + extra.text)
         return boxed or extra.text.split("\n", 1)[0].strip().rstrip("}").strip() or None, extra
     request = _FORCED_ANSWER_REQUEST.format(work=text[-4000:])
-    extra = backend.complete([*messages, Message("user", request)], params)
+    extra = backend.complete([*messages, Message("user", request)], params, on_text=on_text)
     return extract_final_answer(extra.text), extra

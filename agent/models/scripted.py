@@ -7,11 +7,12 @@ test can check whether the model boundary was crossed.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from verimath.models.base import Completion, Message, SamplingParams
+from verimath.models.base import Completion, Message, OnText, SamplingParams
 
 __all__ = ["ScriptedBackend", "ScriptedCall"]
 
@@ -28,7 +29,7 @@ class ScriptedBackend:
     """Replies from a list (in order; the last repeats) or from a function of the messages.
 
     A reply ending in the marker `<truncated>` is returned with finish_reason "length", as a
-    model that ran out of budget would.
+    model that ran out of budget would. With `on_text` the reply is streamed word by word.
     """
 
     replies: Sequence[str] | Callable[[Sequence[Message], str], str]
@@ -38,7 +39,12 @@ class ScriptedBackend:
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def complete(
-        self, messages: Sequence[Message], params: SamplingParams, *, prefill: str = ""
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        *,
+        prefill: str = "",
+        on_text: OnText | None = None,
     ) -> Completion:
         with self._lock:
             index = len(self.calls)
@@ -49,6 +55,9 @@ class ScriptedBackend:
             text = self.replies[min(index, len(self.replies) - 1)]
         truncated = text.endswith("<truncated>")
         text = text.removesuffix("<truncated>")
+        if on_text is not None:
+            for piece in re.findall(r"\S+\s*|\s+", text):
+                on_text(piece)
         return Completion(
             text=text,
             finish_reason="length" if truncated else "stop",

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from verimath.errors import ModelNotFoundError
-from verimath.models.base import Completion, Message, SamplingParams
+from verimath.models.base import Completion, Message, OnText, SamplingParams
 from verimath.models.batching import DynamicBatcher
 
 __all__ = ["TransformersBackend", "pick_device", "pick_dtype"]
@@ -128,15 +128,23 @@ class TransformersBackend:
         return str(prompt) + prefill
 
     def complete(
-        self, messages: Sequence[Message], params: SamplingParams, *, prefill: str = ""
+        self,
+        messages: Sequence[Message],
+        params: SamplingParams,
+        *,
+        prefill: str = "",
+        on_text: OnText | None = None,
     ) -> Completion:
         prompt = self.render(messages, prefill)
         if self._batcher is None:
-            return self._generate([prompt], params)[0]
-        return self._batcher.submit(prompt, params)
+            return self._generate([prompt], params, [on_text])[0]
+        return self._batcher.submit(prompt, params, on_text)
 
-    def _generate(self, prompts: Sequence[str], params: SamplingParams) -> list[Completion]:
-        """One padded `generate` call for prompts that share sampling parameters."""
+    def _generate(
+        self, prompts: Sequence[str], params: SamplingParams, listeners: Sequence[OnText | None]
+    ) -> list[Completion]:
+        """One padded `generate` call for prompts that share sampling parameters; rows with a
+        listener are streamed to it as they decode."""
         import torch
 
         tokenizer, model = self._tokenizer, self._model
@@ -148,6 +156,9 @@ class TransformersBackend:
             sampling.update(temperature=params.temperature, top_p=params.top_p)
         if params.max_time_s is not None:
             sampling["max_time"] = params.max_time_s
+        eos_ids = _eos_ids(model, tokenizer)
+        if any(listeners):
+            sampling["streamer"] = _RowStreamer(tokenizer, listeners, eos_ids)
         with self._generate_lock, torch.inference_mode():
             if params.seed is not None:
                 torch.manual_seed(params.seed)
@@ -158,7 +169,6 @@ class TransformersBackend:
                 **sampling,
             )
         width = inputs["input_ids"].shape[1]  # left padding: every row's new tokens start here
-        eos_ids = _eos_ids(model, tokenizer)
         completions = []
         for row, prompt_mask in zip(output, inputs["attention_mask"], strict=True):
             new_tokens = row[width:].tolist()
@@ -174,6 +184,57 @@ class TransformersBackend:
                 )
             )
         return completions
+
+
+class _RowStreamer:
+    """A transformers streamer for a whole batch: each row's new tokens go to that row's
+    listener. (transformers' own streamers accept one sequence only.)
+
+    `generate` calls `put` first with the prompt ids, then once per step with one new token per
+    row. Text is handed on up to the last completed word, so multi-token characters and
+    merging tokens are never split; a row stops streaming at its end-of-sequence token.
+    """
+
+    def __init__(
+        self, tokenizer: Any, listeners: Sequence[OnText | None], eos_ids: set[int]
+    ) -> None:
+        self._tokenizer = tokenizer
+        self._listeners = list(listeners)
+        self._eos_ids = eos_ids
+        self._tokens: list[list[int]] = [[] for _ in listeners]
+        self._sent = [0] * len(listeners)  # characters of the decoded row already handed on
+        self._done = [listener is None for listener in listeners]
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:
+            self._prompt_seen = True
+            return
+        for row, token in enumerate(value.reshape(len(self._listeners), -1)[:, -1].tolist()):
+            if self._done[row]:
+                continue
+            if token in self._eos_ids:
+                self._done[row] = True
+                self._flush(row, final=True)
+                continue
+            self._tokens[row].append(token)
+            self._flush(row, final=False)
+
+    def end(self) -> None:
+        for row, done in enumerate(self._done):
+            if not done:
+                self._done[row] = True
+                self._flush(row, final=True)
+
+    def _flush(self, row: int, *, final: bool) -> None:
+        text = self._tokenizer.decode(self._tokens[row], skip_special_tokens=True)
+        cut = len(text) if final else max(text.rfind(" "), text.rfind("\n")) + 1
+        if text.endswith("\ufffd") and not final:  # a character still being assembled
+            cut = min(cut, len(text) - 1)
+        listener = self._listeners[row]
+        if listener is not None and cut > self._sent[row]:
+            listener(text[self._sent[row] : cut])
+            self._sent[row] = cut
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
