@@ -171,7 +171,7 @@ def test_english_questions_read_as_before(verifier, question, candidate, expecte
 
 
 def test_each_foreign_phrase_has_one_english_reading():
-    from verimath.tools.question import _CUES
+    from verimath.tools.languages import _CUES
 
     readings: dict[str, set[str]] = {}
     for cues in _CUES.values():

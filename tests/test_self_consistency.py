@@ -143,7 +143,7 @@ def test_without_any_model_answer_sympy_still_answers_what_it_can(scripted_agent
 
 def test_no_answer_from_any_candidate_is_unverified_not_the_trace(scripted_agent):
     agent, _ = scripted_agent(["<think>let me think<truncated>", "..."], samples=2)
-    answer = agent.ask(QUESTION)
+    answer = agent.ask(DERIVATIVE)
     assert (answer.status, answer.answer, answer.confidence) == ("unverified", None, None)
     assert answer.reasoning.startswith("let me think") and answer.attempts == 2
 
