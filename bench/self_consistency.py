@@ -14,7 +14,8 @@ is computed from the same candidates with the real selection code (`graphs.selec
 It also reports, for each row, how many answers were labelled `verified` and how many of those
 were wrong (the product promises 0), and the input guard's refusals on the whole of both sets.
 
-    .venv/bin/python bench/self_consistency.py [--per-set 12] [--samples 4] [--max-new-tokens 256]
+    .venv/bin/python bench/self_consistency.py [--model demo] [--per-set 12] [--samples 4]
+        [--max-new-tokens 256] [--concurrency 4]
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ def choose(answer, policy: str) -> tuple[str | None, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", default="demo", help="any model Agent accepts")
     parser.add_argument("--per-set", type=int, default=12)
     parser.add_argument("--samples", type=int, default=4)
     parser.add_argument("--max-new-tokens", type=int, default=256)
@@ -66,7 +68,7 @@ def main() -> None:
         max_new_tokens=args.max_new_tokens, forced_answer_tokens=24, samples=args.samples,
         adaptive=False, refuted_retries=0, sympy_answer=False,
     )  # fmt: skip
-    with Agent("demo", settings=settings) as agent:
+    with Agent(args.model, settings=settings) as agent:
         agent.load()
         verifier = agent.context.verifier
         start = time.perf_counter()
@@ -99,7 +101,7 @@ def main() -> None:
         "ver": f"k={args.samples}, verified selection",
         "agent": f"k={args.samples}, verified selection + SymPy's own answer",
     }
-    print(f"{n} questions ({args.per_set} GSM8K + {args.per_set} MATH-500), demo model, "
+    print(f"{n} questions ({args.per_set} GSM8K + {args.per_set} MATH-500), {args.model}, "
           f"{args.max_new_tokens} tokens, {seconds:.0f} s, {errors} errors")  # fmt: skip
     print("\n| selection | accuracy | verified | verified and wrong |")
     print("|---|---|---|---|")
