@@ -145,8 +145,6 @@ def ask(
     with _agent(config) as agent:
         if stream:
             answer = _print_stream(agent, question, thread)
-        elif thread is None:
-            answer = agent.ask(question)
         else:
             answer = agent.ask(question, thread_id=thread)
     if as_json:
@@ -186,8 +184,7 @@ def _print_stream(agent: Any, question: str, thread: str | None) -> Any:
 
     current = None
     answer = None
-    kwargs = {} if thread is None else {"thread_id": thread}
-    for event in agent.stream(question, **kwargs):
+    for event in agent.stream(question, thread_id=thread):
         if isinstance(event, Token):
             if event.candidate != current:
                 current = event.candidate

@@ -85,7 +85,6 @@ def guard_input(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         "passages": [],
         "candidates": [],
         "selection": None,
-        "review": None,
         "timings": {},
         "prompt_tokens": 0,
         "completion_tokens": 0,
@@ -266,7 +265,7 @@ def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     )
     action = decision.get("action") if isinstance(decision, dict) else decision
     if action != "override":
-        return {"review": "approved", "guardrails": [*state["guardrails"], "review: approved"]}
+        return {"guardrails": [*state["guardrails"], "review: approved"]}
     answer = str(decision.get("answer", "")).strip() or None
     verdict = runtime.context.verifier.check_answer(state["question"], answer)
     candidates.append(
@@ -279,7 +278,6 @@ def review(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     return {
         "candidates": candidates,
         "selection": chosen_by_reviewer,
-        "review": "overridden",
         "guardrails": [*state["guardrails"], note],
     }
 

@@ -34,7 +34,6 @@ class AgentState(TypedDict, total=False):
     passages: list[Hit]
     candidates: list[Candidate]
     selection: Selection | None
-    review: str | None
     timings: dict[str, float]
     prompt_tokens: int
     completion_tokens: int
