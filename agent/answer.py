@@ -8,6 +8,7 @@ from typing import Any
 from verimath.graphs.selection import Candidate
 from verimath.graphs.state import AgentState, Status
 from verimath.retrieval.passage import Hit
+from verimath.tools.programs import ProgramRun
 from verimath.tools.verdict import Check, failed_evidence
 
 __all__ = ["Answer", "CandidateAnswer", "Citation", "Usage"]
@@ -45,6 +46,8 @@ class CandidateAnswer:
     truncated: bool
     reasoning: str
     source: str = "model"
+    # Programs the model ran while reasoning (tool-integrated reasoning), with their output.
+    programs: tuple[ProgramRun, ...] = ()
 
     @classmethod
     def from_candidate(cls, candidate: Candidate, group: int | None) -> CandidateAnswer:
@@ -52,7 +55,7 @@ class CandidateAnswer:
         checks = candidate.verdict.checks if candidate.verdict else ()
         return cls(
             g.answer, candidate.status, checks, group, candidate.retry_of,
-            candidate.temperature, g.truncated, g.reasoning, candidate.source,
+            candidate.temperature, g.truncated, g.reasoning, candidate.source, g.programs,
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,6 +69,7 @@ class CandidateAnswer:
             "truncated": self.truncated,
             "reasoning": self.reasoning,
             "source": self.source,
+            "programs": [p.to_dict() for p in self.programs],
         }
 
 

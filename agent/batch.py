@@ -24,7 +24,7 @@ from typing import Any
 
 from verimath.answer import Answer
 from verimath.errors import InputFileError, VerimathError
-from verimath.questions import QuestionRow
+from verimath.questions import QuestionRow, grade_choice
 
 __all__ = ["BatchSummary", "run_batch", "read_done"]
 
@@ -126,7 +126,8 @@ def run_batch(
 ) -> BatchSummary:
     """Answer `rows` with `ask`, appending one JSON line per question to `output`.
 
-    grade(gold, answer): whether an answer matches the gold (rows with gold get `correct`).
+    grade(gold, answer): whether an answer matches the gold (rows with gold get `correct`);
+    multiple-choice rows (with `choices`) are graded by `grade_choice` instead.
     timeout_s: a question still running after this long is written as an `error` row (its
     generation should also be bounded, see `Settings.generation_time_limit_s`).
     concurrency: questions in flight at once; they share one model.
@@ -144,10 +145,7 @@ def run_batch(
             data: dict[str, Any] = {"id": row.id, **answer.to_dict(), "metadata": row.metadata}
             if row.gold is not None:
                 data["gold"] = row.gold
-                # undecided comparisons (None) count as not correct
-                data["correct"] = bool(
-                    grade and answer.answer is not None and grade(row.gold, answer.answer) is True
-                )
+                data["correct"] = answer.answer is not None and _correct(row, answer.answer, grade)
             with write_lock:
                 out.write(json.dumps(data, ensure_ascii=False) + "\n")
                 out.flush()
@@ -163,6 +161,18 @@ def run_batch(
         _answer_all(ask, todo, record, model_name, timeout_s, max(1, concurrency))
     summary.elapsed_s = time.perf_counter() - start
     return summary
+
+
+def _correct(
+    row: QuestionRow, answer: str, grade: Callable[[str, str], bool | None] | None
+) -> bool:
+    """Multiple-choice rows by letter or choice text; others by `grade`, where an undecided
+    comparison (None) counts as not correct."""
+    if row.gold is None:
+        return False
+    if row.choices:
+        return grade_choice(row.gold, answer, row.choices)
+    return grade is not None and grade(row.gold, answer) is True
 
 
 def _answer_all(

@@ -60,7 +60,21 @@ ModelOpt = Annotated[
     ),
 ]
 BaseUrlOpt = Annotated[
-    str | None, typer.Option("--base-url", help="An OpenAI-compatible server (vLLM, llama.cpp)")
+    list[str] | None,
+    typer.Option(
+        "--base-url",
+        help="An OpenAI-compatible server (vLLM, llama.cpp); repeat it for replicas of one model",
+        show_default=False,
+    ),
+]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="What runs a local model: transformers (default), or llama.cpp for a .gguf file "
+        "or the demo, faster on a CPU (pip install 'verimath[gguf]')",
+        show_default=False,
+    ),
 ]
 TokensOpt = Annotated[
     int | None, typer.Option("--max-new-tokens", help="Generation budget per attempt")
@@ -117,6 +131,7 @@ def ask(
     sets: SetOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
+    backend: BackendOpt = None,
     max_new_tokens: TokensOpt = None,
     samples: SamplesOpt = None,
     index: IndexOpt = None,
@@ -134,7 +149,8 @@ def ask(
     from verimath.errors import ConfigError
 
     config = _config(
-        config_file, sets, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+        config_file, sets, model=model, base_url=base_url, backend=backend,
+        max_new_tokens=max_new_tokens,
         samples=samples, index=index, retrieval=retrieval,
     )  # fmt: skip
     if thread is not None and config.checkpoint is None:
@@ -206,6 +222,7 @@ def batch(
     sets: SetOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
+    backend: BackendOpt = None,
     max_new_tokens: TokensOpt = None,
     samples: SamplesOpt = None,
     index: IndexOpt = None,
@@ -224,7 +241,8 @@ def batch(
     from verimath.questions import read_questions
 
     config = _config(
-        config_file, sets, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+        config_file, sets, model=model, base_url=base_url, backend=backend,
+        max_new_tokens=max_new_tokens,
         samples=samples, index=index, retrieval=retrieval,
         # bound generation too, so that an abandoned question stops soon
         generation_time_limit_s=timeout,
@@ -476,7 +494,13 @@ def index_info(
 
 @app.command("eval")
 def evaluate(
-    dataset: Annotated[Path, typer.Argument(help="JSONL with question/problem and answer")],
+    dataset: Annotated[
+        Path,
+        typer.Argument(
+            help="JSONL with question/problem and answer (choices for multiple choice), "
+            "or a folder of such files"
+        ),
+    ],
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Report folder (default eval-NAME)")
     ] = None,
@@ -491,6 +515,7 @@ def evaluate(
     sets: SetOpt = None,
     model: ModelOpt = None,
     base_url: BaseUrlOpt = None,
+    backend: BackendOpt = None,
     max_new_tokens: TokensOpt = None,
     samples: SamplesOpt = None,
     index: IndexOpt = None,
@@ -505,7 +530,8 @@ def evaluate(
     from verimath.questions import read_questions
 
     config = _config(
-        config_file, sets, model=model, base_url=base_url, max_new_tokens=max_new_tokens,
+        config_file, sets, model=model, base_url=base_url, backend=backend,
+        max_new_tokens=max_new_tokens,
         samples=samples, index=index, retrieval=retrieval,
     )  # fmt: skip
     ablations = parse_ablations(ablate)
@@ -548,6 +574,64 @@ def evaluate(
             f"verified {m.statuses.get('verified', 0)} (right {precision})"
         )
     typer.echo(f"report: {report_dir / 'summary.md'}")
+
+
+@app.command()
+def serve(
+    config_file: ConfigOpt = None,
+    sets: SetOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseUrlOpt = None,
+    backend: BackendOpt = None,
+    max_new_tokens: TokensOpt = None,
+    samples: SamplesOpt = None,
+    index: IndexOpt = None,
+    retrieval: RetrievalOpt = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="Address to listen on; 0.0.0.0 for all (set VERIMATH_API_KEY)"),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on")] = 8000,
+    # The limits' defaults are ServerLimits' (tests/test_server.py checks they agree).
+    max_concurrency: Annotated[
+        int, typer.Option("--max-concurrency", min=1, help="Questions answered at once")
+    ] = 4,
+    max_queue: Annotated[
+        int, typer.Option("--max-queue", min=0, help="Requests waiting beyond those; more get 503")
+    ] = 32,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0.001, help="Seconds per request before 504")
+    ] = 600.0,
+    max_body_bytes: Annotated[
+        int, typer.Option("--max-body-bytes", min=1, help="Larger request bodies get 413")
+    ] = 1 << 20,
+    max_question_chars: Annotated[
+        int | None,
+        typer.Option(
+            "--max-question-chars",
+            min=1,
+            help="Longer questions get 422 (default: the agent's max_question_chars)",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Serve the agent over HTTP: POST /v1/ask, OpenAI-compatible POST /v1/chat/completions,
+    GET /healthz, docs at /docs. With VERIMATH_API_KEY set, requests need that bearer token."""
+    from verimath.server import ServerLimits
+    from verimath.server import serve as serve_http
+
+    limits = ServerLimits(
+        max_body_bytes=max_body_bytes, max_question_chars=max_question_chars,
+        max_concurrency=max_concurrency, max_queue=max_queue, timeout_s=timeout,
+    )  # fmt: skip
+    config = _config(
+        config_file, sets, model=model, base_url=base_url, backend=backend,
+        max_new_tokens=max_new_tokens, samples=samples, index=index, retrieval=retrieval,
+    )  # fmt: skip
+    if config.settings().generation_time_limit_s is None:  # an abandoned question stops soon
+        config = config.override(generation_time_limit_s=timeout)
+    with _agent(config) as agent:
+        serve_http(agent, host=host, port=port, limits=limits)
 
 
 def main() -> None:

@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from verimath.errors import ConfigError
 from verimath.graphs import Settings
-from verimath.models import DEFAULT_MODEL, DEMO_MODEL
+from verimath.models import DEFAULT_MODEL, DEMO_MODEL, BackendName
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -55,6 +55,7 @@ _PLACES: dict[str, dict[str, dict[str, Any]]] = {
         "max_new_tokens": {"gt": 0},
         "forced_answer_tokens": {"gt": 0},
         "refuted_retries": {"ge": 0},
+        "programs": {"ge": 0},
         "generation_time_limit_s": {"gt": 0},
     },
     "guardrails": {
@@ -122,7 +123,8 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     model: str = DEFAULT_MODEL
-    base_url: str | None = None
+    base_url: str | list[str] | None = None  # several: replicas of one model
+    backend: BackendName = "transformers"  # what runs a local model; "llama.cpp" for GGUF files
     checkpoint: Path | None = Field(None, strict=False)
     prompt: Prompt = Field(default_factory=Prompt)  # type: ignore[valid-type]
     sampling: Sampling = Field(default_factory=Sampling)  # type: ignore[valid-type]
@@ -187,7 +189,7 @@ class Config(BaseModel):
         return Settings(**values)
 
     def agent_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `Agent(**kwargs)`; `checkpoint` only when one is set."""
+        """Keyword arguments for `Agent(**kwargs)`; `checkpoint` and `backend` only when set."""
         kwargs: dict[str, Any] = {
             "model": self.model,
             "base_url": self.base_url,
@@ -196,6 +198,8 @@ class Config(BaseModel):
         }
         if self.checkpoint is not None:
             kwargs["checkpoint"] = self.checkpoint
+        if self.backend != "transformers":
+            kwargs["backend"] = self.backend
         return kwargs
 
 

@@ -61,6 +61,10 @@ class Settings:
     max_question_chars: int = 4000
     max_answer_chars: int = 500
     forced_answer_tokens: int = 48
+    # Tool-integrated reasoning: the most SymPy programs the model may run per candidate, each
+    # in a locked-down, single-use sandbox process (`verimath.tools.programs`); 0 turns it off.
+    # Off by default: with the demo model it did not help (BENCHMARKS.md).
+    programs: int = 0
     # Wall-time bound of one generation call (None: only the token budget bounds it).
     generation_time_limit_s: float | None = None
     system_prompt: str = field(default=DEFAULT_SYSTEM_PROMPT)

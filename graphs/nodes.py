@@ -161,6 +161,7 @@ def _one_candidate(
         state["question"],
         state.get("passages", []),
         settings.system_prompt,
+        programs=settings.programs,
         history=state.get("history") or (),
         previous_answer=target.answer if target else None,
         feedback=target.verdict.evidence if target and target.verdict else None,
@@ -172,6 +173,8 @@ def _one_candidate(
         runtime.context.backend, messages, params,
         forced_answer_tokens=settings.forced_answer_tokens,
         on_token=on_token,
+        run_program=runtime.context.verifier.run_program if settings.programs else None,
+        max_programs=settings.programs,
     )  # fmt: skip
     return Candidate(generation, retry_of=plan.retry_of, temperature=params.temperature)
 

@@ -202,7 +202,7 @@ def test_batch_writes_one_answer_per_question_and_reports_bad_lines(tmp_path: Pa
         "--no-retrieval",
     )
     assert result.returncode == 0, result.stderr
-    assert "line 2" in result.stderr and ":3:" in result.stderr
+    assert ":2: not valid JSON" in result.stderr and ":3:" in result.stderr
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 1 and rows[0]["id"] == "a" and rows[0]["gold"] == "4"
     assert rows[0]["metadata"] == {"topic": "add"} and rows[0]["status"] in {

@@ -34,11 +34,18 @@ class SandboxFailure(VerimathError, RuntimeError):
     """The worker died or answered with an error."""
 
 
+# The only environment variables a program worker inherits: what Python needs to start.
+_PROGRAM_ENV = frozenset({"PYTHONUNBUFFERED", "PYTHONPATH", "PATH", "LANG", "LC_ALL", "TMPDIR"})
+
+
 class _Worker:
-    def __init__(self, memory_mb: int) -> None:
+    def __init__(self, memory_mb: int, programs: bool = False) -> None:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        if programs:  # a program reads no secrets from the environment (API keys, tokens)
+            env = {k: v for k, v in env.items() if k in _PROGRAM_ENV}
+        command = [sys.executable, "-m", "verimath.tools.worker", "--memory-mb", str(memory_mb)]
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "verimath.tools.worker", "--memory-mb", str(memory_mb)],
+            command + (["--programs"] if programs else []),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -67,12 +74,27 @@ class _Worker:
 
 
 class SandboxPool:
-    """A fixed number of reusable workers; thread-safe."""
+    """A fixed number of reusable workers; thread-safe.
 
-    def __init__(self, size: int = 2, *, timeout_s: float = 10.0, memory_mb: int = 1024) -> None:
+    `programs=True` starts program workers (see `programs.enter_sandbox`), and `single_use`
+    throws each worker away after one call, so nothing a call leaves behind reaches the next;
+    its replacement starts in the background meanwhile, so the next call does not wait for it.
+    """
+
+    def __init__(
+        self,
+        size: int = 2,
+        *,
+        timeout_s: float = 10.0,
+        memory_mb: int = 1024,
+        programs: bool = False,
+        single_use: bool = False,
+    ) -> None:
         self.size = size
         self.timeout_s = timeout_s
         self.memory_mb = memory_mb
+        self.programs = programs
+        self.single_use = single_use
         self._idle: queue.Queue[_Worker | None] = queue.Queue()
         for _ in range(size):
             self._idle.put(None)  # a slot; its worker starts on first use
@@ -96,13 +118,28 @@ class SandboxPool:
             if isinstance(exc, SandboxTimeout | SandboxFailure):
                 raise
             raise SandboxFailure(f"verification worker failed ({type(exc).__name__})") from exc
-        self._idle.put(worker)
+        if self.single_use:
+            self._discard(worker)
+            threading.Thread(target=self._replenish, daemon=True).start()
+        else:
+            self._idle.put(worker)
         if not reply.get("ok"):
             raise SandboxFailure(str(reply.get("error", "unknown worker error")))
         return reply["result"]
 
+    def _replenish(self) -> None:
+        """Start the worker that takes a used one's slot (a failed start leaves an empty slot,
+        filled on next use)."""
+        try:
+            worker: _Worker | None = None if self._closed else self._start()
+        except (SandboxFailure, OSError):
+            worker = None
+        self._idle.put(worker)
+        if self._closed and worker is not None:
+            self._discard(worker)
+
     def _start(self) -> _Worker:
-        worker = _Worker(self.memory_mb)
+        worker = _Worker(self.memory_mb, self.programs)
         with self._lock:
             self._all.add(worker)
         try:

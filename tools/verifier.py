@@ -7,6 +7,9 @@ answer `unverified`: a failure to check never counts as a pass.
 
 from __future__ import annotations
 
+import threading
+
+from verimath.tools.programs import MAX_PROGRAM_CHARS, ProgramRun
 from verimath.tools.sandbox import SandboxFailure, SandboxPool, SandboxTimeout
 from verimath.tools.verdict import Check, Equivalence, Verdict
 
@@ -20,6 +23,32 @@ class Verifier:
 
     def __init__(self, *, workers: int = 2, timeout_s: float = 10.0, memory_mb: int = 1024):
         self.pool = SandboxPool(workers, timeout_s=timeout_s, memory_mb=memory_mb)
+        self._workers, self._timeout_s, self._memory_mb = workers, timeout_s, memory_mb
+        self._programs: SandboxPool | None = None
+        self._programs_lock = threading.Lock()
+
+    def run_program(self, source: str) -> ProgramRun:
+        """Run a program the model wrote in a locked-down, single-use worker process (see
+        `verimath.tools.programs`) and return its output. A program that is refused, raises,
+        runs out of memory or time comes back with `ok=False` and the reason as its output."""
+        if len(source) > MAX_PROGRAM_CHARS:
+            return ProgramRun(source, f"the program is over {MAX_PROGRAM_CHARS} characters", False)
+        with self._programs_lock:
+            if self._programs is None:  # started on first use: most agents never run programs
+                self._programs = SandboxPool(
+                    self._workers, timeout_s=self._timeout_s, memory_mb=self._memory_mb,
+                    programs=True, single_use=True,
+                )  # fmt: skip
+            pool = self._programs
+        try:
+            result = pool.call("run_program", source=source)
+        except SandboxTimeout:
+            return ProgramRun(
+                source, f"the program ran past {self._timeout_s:g} s and was stopped", False
+            )
+        except SandboxFailure as exc:
+            return ProgramRun(source, f"the program was stopped ({exc})", False)
+        return ProgramRun(str(result["code"]), str(result["output"]), bool(result["ok"]))
 
     def check_answer(self, question: str, candidate: str | None) -> Verdict:
         """Check a candidate answer against what SymPy can establish from the question."""
@@ -52,6 +81,8 @@ class Verifier:
 
     def close(self) -> None:
         self.pool.close()
+        if self._programs is not None:
+            self._programs.close()
 
     def __enter__(self) -> Verifier:
         return self

@@ -1,6 +1,8 @@
 """Entry point of a verification worker process: JSON lines in, JSON lines out.
 
-Runs with an address-space limit so a runaway expression dies here, not in the caller.
+Runs with an address-space limit so a runaway expression dies here, not in the caller. With
+`--programs` it is a program worker instead: locked down by `programs.enter_sandbox` before it
+reads anything, it runs the model's SymPy programs (and nothing else).
 """
 
 from __future__ import annotations
@@ -20,11 +22,17 @@ def _limit_memory(megabytes: int) -> None:
         pass  # platforms without RLIMIT_AS still get the caller's timeout
 
 
-def _handle(request: dict[str, Any]) -> Any:
-    from verimath.tools import checks, equivalence
-
+def _handle(request: dict[str, Any], programs: bool) -> Any:
     op = request.get("op")
     args = request.get("args") or {}
+    if programs:
+        from verimath.tools.programs import run_program
+
+        if op == "run_program":
+            return run_program(str(args["source"])).to_dict()
+        raise ValueError(f"a program worker runs programs only, not {op!r}")
+    from verimath.tools import checks, equivalence
+
     if op == "check_answer":
         return checks.check_answer(str(args["question"]), str(args["candidate"])).to_dict()
     if op == "equivalent":
@@ -37,12 +45,21 @@ def _handle(request: dict[str, Any]) -> Any:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memory-mb", type=int, default=1024)
+    parser.add_argument("--programs", action="store_true", help="run model programs only")
+    parser.add_argument("--cpu-seconds", type=int, default=30)
     options = parser.parse_args()
     # Imported before the limit and the ready line: importing SymPy is the costly part, and
     # the caller's per-check timeout must not count it.
-    from verimath.tools import checks, equivalence  # noqa: F401
+    if options.programs:
+        from verimath.tools import programs
+
+        programs.warm_up()  # once locked down, the worker can read no file to import
+    else:
+        from verimath.tools import checks, equivalence  # noqa: F401
 
     _limit_memory(options.memory_mb)
+    if options.programs:
+        programs.enter_sandbox(options.cpu_seconds)
     # The parser caps exact numbers near 20k digits; printing one (1/2004! has 5,700) must work.
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(25_000)
@@ -50,7 +67,7 @@ def main() -> None:
     sys.stdout.flush()
     for line in sys.stdin:
         try:
-            reply = {"ok": True, "result": _handle(json.loads(line))}
+            reply = {"ok": True, "result": _handle(json.loads(line), options.programs)}
         except MemoryError:
             reply = {"ok": False, "error": "the check ran out of memory"}
         except RecursionError:

@@ -2,7 +2,15 @@
 
 from verimath.models.base import ChatBackend, Completion, Message, SamplingParams
 from verimath.models.langchain_backend import LangChainBackend
-from verimath.models.loading import DEFAULT_MODEL, DEMO_MODEL, demo_model_path, load_backend
+from verimath.models.llamacpp_backend import LlamaCppBackend
+from verimath.models.loading import (
+    BACKENDS,
+    DEFAULT_MODEL,
+    DEMO_MODEL,
+    BackendName,
+    demo_model_path,
+    load_backend,
+)
 from verimath.models.openai_backend import OpenAIBackend
 from verimath.models.reasoning import Generation, generate_answer, split_reasoning
 from verimath.models.scripted import ScriptedBackend
@@ -20,7 +28,10 @@ __all__ = [
     "demo_model_path",
     "DEFAULT_MODEL",
     "DEMO_MODEL",
+    "BACKENDS",
+    "BackendName",
     "TransformersBackend",
+    "LlamaCppBackend",
     "OpenAIBackend",
     "LangChainBackend",
     "ScriptedBackend",

@@ -3,21 +3,34 @@
 Phi-4-mini-reasoning writes `<think> … </think>` and then the answer. A model that runs out of
 tokens inside the trace has stated no answer; returning the trace as the answer would be wrong.
 `generate_answer` detects that and asks for a short forced final answer instead.
+
+With a program runner (tool-integrated reasoning), generation pauses after each complete
+```python block the model writes, the program runs in the sandbox, and the model continues its
+own turn with the program's output in a ```output block, up to a cap on programs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from verimath.models.base import ChatBackend, Completion, FinishReason, Message, SamplingParams
+from verimath.models.base import (
+    ChatBackend,
+    Completion,
+    FinishReason,
+    Message,
+    OnText,
+    SamplingParams,
+)
 from verimath.tools.extract import extract_final_answer
+from verimath.tools.programs import ProgramRun, find_program, format_output
 
 __all__ = [
     "Generation",
     "Channel",
     "OnToken",
+    "RunProgram",
     "TraceSplitter",
     "split_reasoning",
     "generate_answer",
@@ -38,6 +51,8 @@ _FORCED_ANSWER_REQUEST = (
 Channel = Literal["reasoning", "answer"]
 # Receives streamed text with the channel it belongs to: the thinking trace or the response.
 OnToken = Callable[[str, Channel], None]
+# Runs a program the model wrote, in the sandbox (`Verifier.run_program`).
+RunProgram = Callable[[str], ProgramRun]
 
 
 class TraceSplitter:
@@ -100,6 +115,8 @@ class Generation:
     forced: bool
     prompt_tokens: int
     completion_tokens: int
+    # Programs the model ran while reasoning, in order (tool-integrated reasoning).
+    programs: tuple[ProgramRun, ...] = ()
 
     @property
     def truncated(self) -> bool:
@@ -130,11 +147,21 @@ def generate_answer(
     *,
     forced_answer_tokens: int = 48,
     on_token: OnToken | None = None,
+    run_program: RunProgram | None = None,
+    max_programs: int = 0,
 ) -> Generation:
     """Generate, split the trace from the response, and force a final answer if none was given.
-    With `on_token`, text is streamed as it is decoded, each piece labelled with its channel."""
+    With `on_token`, text is streamed as it is decoded, each piece labelled with its channel.
+    With `run_program` and `max_programs` > 0, the model's programs run as it writes them
+    (only on backends that can continue a turn; others generate as usual)."""
     splitter = TraceSplitter(on_token) if on_token else None
-    first = backend.complete(messages, params, on_text=splitter.feed if splitter else None)
+    programs: tuple[ProgramRun, ...] = ()
+    if run_program is not None and max_programs > 0 and backend.supports_prefill:
+        first, programs = _complete_with_programs(
+            backend, messages, params, splitter, run_program, max_programs
+        )
+    else:
+        first = backend.complete(messages, params, on_text=splitter.feed if splitter else None)
     trace, response, closed = split_reasoning(first.text)
     answer = extract_final_answer(response) if response else None
     prompt_tokens, completion_tokens = first.prompt_tokens, first.completion_tokens
@@ -160,7 +187,64 @@ def generate_answer(
         forced=forced,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
+        programs=programs,
     )
+
+
+def _complete_with_programs(
+    backend: ChatBackend,
+    messages: Sequence[Message],
+    params: SamplingParams,
+    splitter: TraceSplitter | None,
+    run_program: RunProgram,
+    max_programs: int,
+) -> tuple[Completion, tuple[ProgramRun, ...]]:
+    """Generate; while the model writes a complete program (and the cap allows), cut the text
+    just after it, run it, append its output, and let the model continue its own turn. The
+    token budget covers all the pieces together. Returns the whole turn as one completion."""
+    text, runs = "", []
+    prompt_tokens = completion_tokens = 0
+    total = params.max_new_tokens
+    while True:
+        may_run = len(runs) < max_programs
+        gate = _UntilProgram(splitter.feed if splitter else None) if may_run else None
+        on_text = gate.feed if gate else (splitter.feed if splitter else None)
+        budget = replace(params, max_new_tokens=max(1, total - completion_tokens))
+        part = backend.complete(messages, budget, prefill=text, on_text=on_text)
+        prompt_tokens += part.prompt_tokens
+        completion_tokens += part.completion_tokens
+        block = find_program(part.text) if may_run else None
+        if block is None or completion_tokens >= total:
+            end = part.finish_reason
+            whole = Completion(text + part.text, end, prompt_tokens, completion_tokens)
+            return whole, tuple(runs)
+        run = run_program(block.code)
+        runs.append(run)
+        output = format_output(run)
+        text += part.text[: block.end] + output
+        if splitter:
+            splitter.feed(output)
+
+
+class _UntilProgram:
+    """Streams text up to the end of the first complete program; what the model wrote after
+    it (often an output it imagined) is dropped, as the real output takes its place."""
+
+    def __init__(self, feed: OnText | None) -> None:
+        self._feed = feed
+        self._text = ""
+        self._done = False
+
+    def feed(self, piece: str) -> None:
+        if self._done:
+            return
+        start = len(self._text)
+        self._text += piece
+        block = find_program(self._text)
+        if block is not None:
+            piece, self._done = self._text[start : block.end], True
+        if self._feed is not None and piece:
+            self._feed(piece)
 
 
 def _force_final_answer(
