@@ -20,14 +20,11 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+
+from subset import graded_subset  # bench/subset.py, beside this script
 
 from verimath import Agent, Settings
-from verimath.questions import read_questions
 from verimath.tools import Verifier
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SETS = ("gsm8k", "math500")
 
 
 def main() -> None:
@@ -39,10 +36,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
 
-    rows = []
-    for name in SETS:
-        found, _ = read_questions(DATA / name / "test.jsonl")
-        rows += [r for r in found if r.gold is not None][: args.per_set]
+    rows = [row for _, row in graded_subset(args.per_set)]
     questions = [r.question for r in rows]
 
     print(f"{len(rows)} questions ({args.per_set} GSM8K + {args.per_set} MATH-500), "

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
+
+from subset import DATA, SETS, graded_subset  # bench/subset.py, beside this script
 
 from verimath import Agent, Settings
 from verimath.graphs.guardrails import screen_question
@@ -30,9 +31,6 @@ from verimath.graphs.selection import Candidate, select
 from verimath.models.reasoning import Generation
 from verimath.questions import read_questions
 from verimath.tools.verdict import Verdict
-
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-SETS = ("gsm8k", "math500")
 
 
 def choose(answer, policy: str) -> tuple[str | None, str]:
@@ -60,10 +58,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
 
-    rows = []
-    for name in SETS:
-        found, _ = read_questions(DATA / name / "test.jsonl")
-        rows += [(name, r) for r in found if r.gold is not None][: args.per_set]
+    rows = graded_subset(args.per_set)
     settings = Settings(
         max_new_tokens=args.max_new_tokens, forced_answer_tokens=24, samples=args.samples,
         adaptive=False, refuted_retries=0, sympy_answer=False,

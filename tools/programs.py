@@ -9,7 +9,7 @@ that, before it reads the program:
   above stdout/stderr closed, RLIMIT_NOFILE at 3), so it cannot open files or sockets;
 - cannot write a byte to any file (RLIMIT_FSIZE 0), has capped memory and CPU time, and the
   caller's wall-clock timeout kills it;
-- has SymPy's string parser disabled (`sympify("...")` and `parse_expr` would evaluate Python)
+- has SymPy's string parser disabled (sympify and parse_expr of a string evaluate Python)
   and the file-system, process and environment functions of `os` replaced by refusals.
 
 The program itself must pass a gate first: imports only from `ALLOWED_MODULES`, no names or
@@ -104,12 +104,22 @@ def format_output(run: ProgramRun) -> str:
 
 def check_program(source: str) -> str | None:
     """Why the program may not run (one line), or None when it passes the gate."""
+    return _parse_gated(source)[1]
+
+
+def _parse_gated(source: str) -> tuple[ast.Module | None, str | None]:
+    """The program's syntax tree and None, or None and why it may not run (one line)."""
     if len(source) > MAX_PROGRAM_CHARS:
-        return f"the program is over {MAX_PROGRAM_CHARS} characters; write a shorter one"
+        return None, f"the program is over {MAX_PROGRAM_CHARS} characters; write a shorter one"
     try:
         tree = ast.parse(source, mode="exec")
     except SyntaxError as exc:
-        return f"SyntaxError: {exc.msg} (line {exc.lineno})"
+        return None, f"SyntaxError: {exc.msg} (line {exc.lineno})"
+    refusal = _gate(tree)
+    return (None, refusal) if refusal else (tree, None)
+
+
+def _gate(tree: ast.Module) -> str | None:
     for node in ast.walk(tree):
         if isinstance(node, ast.Import | ast.ImportFrom):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
@@ -165,10 +175,9 @@ def run_program(source: str, *, max_output_chars: int = MAX_OUTPUT_CHARS) -> Pro
     expression). Works only inside a sandbox worker that called `enter_sandbox`."""
     if not _SANDBOXED:
         raise RuntimeError("run_program runs only inside a sandboxed program worker")
-    refusal = check_program(source)
-    if refusal is not None:
-        return ProgramRun(source, refusal, False)
-    tree = ast.parse(source, mode="exec")
+    tree, refusal = _parse_gated(source)
+    if tree is None:
+        return ProgramRun(source, refusal or "the program was refused", False)
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         # Like a REPL, a last bare expression is shown: keep its value under a name the gate
         # forbids programs to use, so the program itself cannot reach it.
@@ -185,7 +194,8 @@ def run_program(source: str, *, max_output_chars: int = MAX_OUTPUT_CHARS) -> Pro
     ok = True
     try:
         with contextlib.redirect_stdout(printed):
-            exec(compile(tree, "<program>", "exec"), namespace)  # noqa: S102 - sandbox only
+            # Only in the locked-down program worker (_SANDBOXED is checked above), after the gate.
+            exec(compile(tree, "<program>", "exec"), namespace)  # safe: sandboxed worker only
             if namespace.get(_LAST) is not None:
                 print(namespace[_LAST])
     except MemoryError:

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from verimath.errors import BackendError, ConfigError
 from verimath.models.base import Completion, FinishReason, Message, OnText, SamplingParams
+from verimath.models.reasoning import THINK_CLOSE, THINK_OPEN
 
 __all__ = ["OpenAIBackend"]
 
@@ -285,18 +286,18 @@ class _Pieces:
 
     def add(self, trace: str | None, content: str | None) -> None:
         if trace:
-            opening = "" if self._in_trace or self._prefilled else "<think>"
+            opening = "" if self._in_trace or self._prefilled else THINK_OPEN
             self._emit(opening + trace)
             self._in_trace = True
             self.count += 1
         if content:
-            self._emit(f"</think>{content}" if self._in_trace else content)
+            self._emit(THINK_CLOSE + content if self._in_trace else content)
             self._in_trace = False
             self.count += 1
 
     def close(self, *, truncated: bool) -> str:
         if self._in_trace and not truncated and not self._prefilled:
-            self._emit("</think>")
+            self._emit(THINK_CLOSE)
         self._in_trace = False
         return "".join(self._parts)
 

@@ -240,7 +240,9 @@ class _UntilProgram:
             return
         start = len(self._text)
         self._text += piece
-        block = find_program(self._text)
+        # A block completes only with its closing fence, so only a piece with a backtick can
+        # complete one: other pieces skip the search (it would rescan the whole text).
+        block = find_program(self._text) if "`" in piece else None
         if block is not None:
             piece, self._done = self._text[start : block.end], True
         if self._feed is not None and piece:

@@ -109,7 +109,7 @@ class TransformersBackend:
                 + _WAYS_OUT.format(id=self.model_id)
             ) from exc
         model.to(device)
-        model.eval()
+        model.eval()  # safe: torch inference mode switch, not Python eval
         tokenizer.padding_side = "left"  # batched prompts end together; new tokens line up
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
