@@ -45,7 +45,12 @@ def main() -> None:
     path = demo_model_path()
     backends = {
         "transformers": TransformersBackend(
-            path.parent, gguf_file=path.name, threads=args.threads, max_batch=1
+            # one sequence at a time and every prompt read in full, as llama.cpp does here
+            path.parent,
+            gguf_file=path.name,
+            threads=args.threads,
+            max_batch=1,
+            prefix_cache_mb=0,
         ),
         "llama.cpp": LlamaCppBackend(path, threads=args.threads),
     }

@@ -154,7 +154,8 @@ def batched(backend: TransformersBackend, batch: int, new_tokens: int) -> Measur
     batcher = backend._batcher
     if batcher is None:
         raise ValueError("the backend has no batcher; build it with max_batch of 2 or more")
-    batcher.max_batch, batcher.max_wait_s = batch, 30.0  # the window closes when the batch is full
+    # The window closes when the batch is full.
+    batcher.max_batch, batcher.max_wait_s, batcher.max_gather_s = batch, 30.0, 30.0
     before = (batcher.stats.seconds, batcher.stats.batches)
     start = threading.Barrier(batch)
     results: list[int] = []
@@ -245,8 +246,13 @@ def run(args: argparse.Namespace, command: str) -> str:
     with tempfile.TemporaryDirectory(prefix="verimath-gpu-decode-") as tmp:
         folder = Path(tmp)
         parameters = build_model_folder(folder, tiny=args.tiny, device=device)
+        # No prefix cache: every run repeats one prompt, and each must read it (prefill included).
         backend = TransformersBackend(
-            folder, device=device, dtype=args.dtype, max_batch=max(2, *args.batches)
+            folder,
+            device=device,
+            dtype=args.dtype,
+            max_batch=max(2, *args.batches),
+            prefix_cache_mb=0,
         ).load()
     bytes_per_weight = next(backend._model.parameters()).element_size()
     results = []

@@ -5,9 +5,10 @@ agent's system prompt and question, no retrieval: the loop has none) and the sam
 greedy, on the first N GSM8K questions. The loop is the model card's sample code: chat template,
 `model.generate` per question. verimath runs the whole graph (guard, generation with a forced
 answer when the budget runs out, SymPy verification, final answer) through `run_batch` with
-`concurrency` questions in flight, so concurrent generations are batched into one `generate`.
+`concurrency` questions in flight, so concurrent generations are batched into one `generate`
+and the forced answers reuse their traces' keys and values (prefix caching).
 
-    .venv/bin/python bench/throughput.py [--questions 32] [--max-new-tokens 96] [--concurrency 16]
+    .venv/bin/python bench/throughput.py [--questions 32] [--max-new-tokens 96] [--concurrency 32]
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--questions", type=int, default=32)
     parser.add_argument("--max-new-tokens", type=int, default=96)
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
     rows = read_questions(DATA)[0][: args.questions]
     backend = load_backend("demo")
@@ -78,6 +79,7 @@ def main() -> None:
             "concurrency": args.concurrency,
             "generate_calls": stats.batches,
             "largest_batch": stats.largest,
+            "prompt_tokens_reused": backend.prefix_cache.reused_tokens,
             "share_outside_generation": round(1 - generating / summary.elapsed_s, 3),
             "statuses": dict(summary.statuses),
         },

@@ -56,3 +56,27 @@ def demo_backend():
 def small_budget() -> Settings:
     """Short generations: the suite tests plumbing, not the demo model's arithmetic."""
     return Settings(max_new_tokens=160, forced_answer_tokens=24, samples=1)
+
+
+@pytest.fixture(scope="session")
+def check_stop_strings():
+    """The stop-string contract every backend keeps (the OpenAI API's): greedy text stops just
+    before the first stop string, which is left out; finish_reason "stop"; streamed pieces add
+    up to the text. Checked against the same backend's own unstopped text."""
+    from verimath.models import Message, SamplingParams
+
+    def check(backend) -> None:
+        question = [Message("user", "Explain in three sentences how to add two fractions.")]
+        free = backend.complete(question, SamplingParams(max_new_tokens=40))
+        middle = len(free.text) // 2
+        stop = free.text[middle : middle + 4]
+        assert len(stop) == 4, f"the backend wrote too little to test with: {free.text!r}"
+        pieces: list[str] = []
+        params = SamplingParams(max_new_tokens=40, stop=(stop, "a string it never writes"))
+        cut = backend.complete(question, params, on_text=pieces.append)
+        assert cut.text == free.text[: free.text.find(stop)]
+        assert cut.finish_reason == "stop"
+        assert "".join(pieces) == cut.text
+        assert cut.completion_tokens < free.completion_tokens
+
+    return check

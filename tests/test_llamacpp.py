@@ -184,3 +184,8 @@ def test_the_command_line_passes_the_backend_on():
     )
     assert isinstance(result.exception, ConfigError)
     assert "--backend llama.cpp needs a .gguf file" in str(result.exception)
+
+
+@pytest.mark.slow
+def test_stop_strings_end_the_text_as_the_openai_api_does(llama_demo, check_stop_strings):
+    check_stop_strings(llama_demo)

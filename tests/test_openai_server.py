@@ -371,3 +371,8 @@ def test_a_split_trace_after_a_prefill_is_continued_as_written(loaded_server, st
     )
     assert completion.text == "2 + 3 = 5</think>It is \\boxed{5}."
     assert "".join(pieces) == (completion.text if stream else "")
+
+
+@pytest.mark.slow
+def test_stop_strings_reach_the_server(llama_url, check_stop_strings):
+    check_stop_strings(OpenAIBackend(llama_url))

@@ -64,3 +64,29 @@ def test_a_forced_continuation_of_only_punctuation_is_no_answer():
     backend = ScriptedBackend(["I think the roots are<truncated>", "...}"])
     generation = generate_answer(backend, MESSAGES, PARAMS, forced_answer_tokens=16)
     assert generation.forced and generation.answer is None
+
+
+def test_a_forced_answer_with_inner_braces_goes_on_until_the_box_closes():
+    """Generation stops at each `}`; one closing `\\frac{1}` or `{2}` is kept and writing goes
+    on, the one closing the box ends the answer (and what the model wrote after it is never
+    generated)."""
+    written = "\\frac{1}{2}}\n\nAnd then the model rambles on."
+
+    def model(messages, prefill):
+        if not prefill:
+            return "<think>half of one is<truncated>"
+        return written[len(prefill.split("\\boxed{")[-1]) :]
+
+    backend = ScriptedBackend(model)
+    generation = generate_answer(backend, MESSAGES, PARAMS, forced_answer_tokens=16)
+    assert generation.forced and generation.answer == "\\frac{1}{2}"
+    rounds = backend.calls[1:]
+    assert len(rounds) == 3 and all(call.params.stop == ("}",) for call in rounds)
+    budgets = [call.params.max_new_tokens for call in rounds]
+    assert budgets[0] == 16 and budgets == sorted(budgets, reverse=True)
+
+
+def test_a_forced_box_the_budget_cuts_off_ends_at_its_line():
+    backend = ScriptedBackend(["<think>so<truncated>", "42\nthat was it, no brace<truncated>"])
+    generation = generate_answer(backend, MESSAGES, PARAMS, forced_answer_tokens=16)
+    assert generation.answer == "42" and len(backend.calls) == 2

@@ -32,13 +32,16 @@ class Message:
 @dataclass(frozen=True, slots=True)
 class SamplingParams:
     """Generation budget and sampling. temperature 0 means greedy decoding. `max_time_s` bounds
-    one call's wall time; a call cut by it is reported as truncated (finish_reason "length")."""
+    one call's wall time; a call cut by it is reported as truncated (finish_reason "length").
+    `stop`: the completion ends just before the first of these strings, which is left out of
+    the text (finish_reason "stop"), as in the OpenAI API."""
 
     max_new_tokens: int = 512
     temperature: float = 0.0
     top_p: float = 1.0
     seed: int | None = None
     max_time_s: float | None = None
+    stop: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

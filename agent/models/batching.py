@@ -2,9 +2,11 @@
 
 Why: questions answered concurrently (`Agent.batch`, `verimath batch --concurrency N`) would
 otherwise queue behind one lock and decode one sequence at a time, leaving the matrix units idle.
-A single worker thread takes the first waiting request, waits up to `max_wait_s` for others with
-the same sampling parameters (up to `max_batch`), and runs them as one padded batch. A lone
-request pays at most `max_wait_s` extra. Requests with a seed are never batched: a seed promises
+A single worker thread takes the first waiting request, then gathers others with the same
+sampling parameters (up to `max_batch`) for as long as they keep arriving, `max_wait_s` apart at
+most (a burst of questions started together reaches the model over some tens of milliseconds),
+and never longer than `max_gather_s` in all; then it runs them as one padded batch. A lone
+request pays `max_wait_s` extra. Requests with a seed are never batched: a seed promises
 one sequence's random stream. Each request may carry its own `on_text` listener, so a
 streamed question can share a batch with others.
 """
@@ -54,10 +56,12 @@ class DynamicBatcher:
         *,
         max_batch: int = 8,
         max_wait_s: float = 0.02,
+        max_gather_s: float = 0.25,
     ) -> None:
         self._run = run
         self.max_batch = max_batch
         self.max_wait_s = max_wait_s
+        self.max_gather_s = max(max_gather_s, max_wait_s)
         self.stats = BatchStats()
         self._queue: queue.Queue[_Request] = queue.Queue()
         self._held: list[_Request] = []  # taken from the queue, waiting for a compatible batch
@@ -86,12 +90,11 @@ class DynamicBatcher:
             first = self._held.pop(0) if self._held else self._queue.get()
             group = [first]
             if first.params.seed is None:
-                deadline = time.monotonic() + self.max_wait_s
-                self._gather(group, deadline)
+                self._gather(group)
             self._serve(group)
 
-    def _gather(self, group: list[_Request], deadline: float) -> None:
-        """Add compatible requests (same params) until full or the window closes."""
+    def _gather(self, group: list[_Request]) -> None:
+        """Add compatible requests (same params) until full or none came for `max_wait_s`."""
         keep = []
         for request in self._held:
             if len(group) < self.max_batch and request.params == group[0].params:
@@ -99,6 +102,8 @@ class DynamicBatcher:
             else:
                 keep.append(request)
         self._held = keep
+        now = time.monotonic()
+        deadline, last_call = now + self.max_wait_s, now + self.max_gather_s
         while len(group) < self.max_batch:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -109,6 +114,7 @@ class DynamicBatcher:
                 break
             if request.params == group[0].params and request.params.seed is None:
                 group.append(request)
+                deadline = min(time.monotonic() + self.max_wait_s, last_call)
             else:
                 self._held.append(request)
 

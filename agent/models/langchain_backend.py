@@ -36,7 +36,12 @@ class LangChainBackend:
 
         kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
         converted = [kinds[m.role](content=m.content) for m in messages]
-        reply = self._stream(converted, on_text) if on_text else self.chat_model.invoke(converted)
+        stop = list(params.stop) or None
+        reply = (
+            self._stream(converted, on_text, stop)
+            if on_text
+            else self.chat_model.invoke(converted, stop=stop)
+        )
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         trace = (reply.additional_kwargs or {}).get("reasoning_content")
         if trace:
@@ -50,10 +55,10 @@ class LangChainBackend:
             completion_tokens=int(usage.get("output_tokens", 0)),
         )
 
-    def _stream(self, converted: list[Any], on_text: OnText) -> Any:
+    def _stream(self, converted: list[Any], on_text: OnText, stop: list[str] | None) -> Any:
         """Stream the reply, handing each text chunk on; the chunks add up to the full message."""
         merged = None
-        for chunk in self.chat_model.stream(converted):
+        for chunk in self.chat_model.stream(converted, stop=stop):
             if isinstance(chunk.content, str) and chunk.content:
                 on_text(chunk.content)
             merged = chunk if merged is None else merged + chunk

@@ -20,6 +20,7 @@ from typing import Any
 
 from verimath.errors import ConfigError, MissingExtraError, ModelNotFoundError
 from verimath.models.base import Completion, FinishReason, Message, OnText, SamplingParams
+from verimath.models.stopping import StopText
 
 __all__ = ["LlamaCppBackend", "DEFAULT_N_CTX"]
 
@@ -156,7 +157,7 @@ class LlamaCppBackend:
             typical_p=1.0, repeat_penalty=1.0,
         )  # fmt: skip
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pieces: list[str] = []
+        text = StopText(params.stop, on_text)
         finish: FinishReason = "length"
         generated = 0
         with closing(tokens):
@@ -165,23 +166,19 @@ class LlamaCppBackend:
                 if llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     finish = "stop"
                     break
-                piece = decoder.decode(llm.detokenize([token]))
-                if piece:
-                    pieces.append(piece)
-                    if on_text is not None:
-                        on_text(piece)
+                if text.feed(decoder.decode(llm.detokenize([token]))):
+                    finish = "stop"
+                    break
                 over_time = (
                     params.max_time_s is not None and time.monotonic() - started > params.max_time_s
                 )
                 if generated >= min(params.max_new_tokens, room) or over_time:
                     break
-        tail = decoder.decode(b"", final=True)  # a character cut off by the budget
-        if tail:
-            pieces.append(tail)
-            if on_text is not None:
-                on_text(tail)
+        if not text.stopped:
+            text.feed(decoder.decode(b"", final=True))  # a character cut off by the budget
+            text.finish()
         return Completion(
-            text="".join(pieces),
+            text=text.text,
             finish_reason=finish,
             prompt_tokens=len(prompt_ids),
             completion_tokens=generated,

@@ -118,6 +118,7 @@ class OpenAIBackend:
             "temperature": params.temperature,
             "top_p": params.top_p,
             "seed": params.seed,
+            "stop": list(params.stop) or None,
             "extra_body": extra or None,
         }
         # A wall-time bound needs the text so far when it runs out, so it streams too.

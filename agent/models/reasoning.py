@@ -23,7 +23,8 @@ from verimath.models.base import (
     OnText,
     SamplingParams,
 )
-from verimath.tools.extract import extract_final_answer
+from verimath.models.stopping import partial_suffix
+from verimath.tools.extract import extract_final_answer, find_boxed
 from verimath.tools.programs import ProgramRun, find_program, format_output
 
 __all__ = [
@@ -80,7 +81,7 @@ class TraceSplitter:
                 self._channel = "answer" if tag == THINK_CLOSE else "reasoning"
                 buffer = buffer[at + len(tag) :]
                 continue
-            keep = _partial_tag_suffix(buffer, tag)
+            keep = partial_suffix(buffer, tag)
             self._emit(buffer[: len(buffer) - keep])
             self._held = buffer[len(buffer) - keep :]
             return
@@ -94,14 +95,6 @@ class TraceSplitter:
     def _emit(self, text: str) -> None:
         if text:
             self._on_token(text, self._channel)
-
-
-def _partial_tag_suffix(text: str, tag: str) -> int:
-    """Length of the longest end of `text` that could be the start of `tag`."""
-    for size in range(min(len(tag) - 1, len(text)), 0, -1):
-        if tag.startswith(text[-size:]):
-            return size
-    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,10 +257,44 @@ def _force_final_answer(
         prefill = text + ("" if closed else f"\n{THINK_CLOSE}") + FORCED_ANSWER_PREFIX
         if splitter:
             splitter.feed(FORCED_ANSWER_PREFIX.lstrip())
-        extra = backend.complete(messages, params, prefill=prefill, on_text=on_text)
-        # The continuation starts inside the box; a cut-off box still ends at the line break.
-        boxed = extract_final_answer("\\boxed{" + extra.text)
-        return boxed or extra.text.split("\n", 1)[0].strip().rstrip("}").strip() or None, extra
+        inside, closed, extra = _fill_box(backend, messages, prefill, budget, on_text)
+        # A box the budget cut off still ends at the line break.
+        answer = inside.strip() if closed else inside.split("\n", 1)[0].strip()
+        return answer or None, extra
     request = _FORCED_ANSWER_REQUEST.format(work=text[-4000:])
     extra = backend.complete([*messages, Message("user", request)], params, on_text=on_text)
     return extract_final_answer(extra.text), extra
+
+
+def _fill_box(
+    backend: ChatBackend,
+    messages: Sequence[Message],
+    prefill: str,
+    budget: int,
+    on_text: OnText | None,
+) -> tuple[str, bool, Completion]:
+    """The inside of the box `prefill` opens, written by the model up to the brace that closes
+    it, and whether one did. Generation stops at every `}`: one that closes an inner group
+    (`\\frac{1}{2}`) is appended and generation goes on; one that closes the box ends it.
+    Why: the answer is a few tokens, and a batch of forced answers (or a server) would
+    otherwise run on to the budget for the rows that write on after their box.
+    """
+    inside, prompt_tokens, used, closes = "", 0, 0, False
+    finish: FinishReason = "length"
+    for _ in range(budget):  # each round writes at least one token of the budget
+        params = SamplingParams(max_new_tokens=budget - used, temperature=0.0, stop=("}",))
+        part = backend.complete(messages, params, prefill=prefill + inside, on_text=on_text)
+        prompt_tokens += part.prompt_tokens
+        used += max(1, part.completion_tokens)
+        inside += part.text
+        finish = part.finish_reason
+        # Stopped (at a `}` or the end of its turn) with every inner group closed.
+        closes = finish == "stop" and find_boxed("\\boxed{" + inside + "}") == inside.strip()
+        if closes and on_text is not None:
+            on_text("}")
+        if finish == "length" or closes or used >= budget:
+            break
+        inside += "}"  # it closed an inner group: keep it and go on
+        if on_text is not None:
+            on_text("}")
+    return inside, closes, Completion(inside, finish, prompt_tokens, used)

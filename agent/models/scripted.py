@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from verimath.models.base import Completion, Message, OnText, SamplingParams
+from verimath.models.stopping import cut_at_stop
 
 __all__ = ["ScriptedBackend", "ScriptedCall"]
 
@@ -55,6 +56,9 @@ class ScriptedBackend:
             text = self.replies[min(index, len(self.replies) - 1)]
         truncated = text.endswith("<truncated>")
         text = text.removesuffix("<truncated>")
+        before_stop = cut_at_stop(text, params.stop)
+        if before_stop is not None:
+            text, truncated = before_stop, False
         if on_text is not None:
             for piece in re.findall(r"\S+\s*|\s+", text):
                 on_text(piece)

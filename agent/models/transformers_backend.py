@@ -6,6 +6,7 @@ with the tokenizer's own chat template, so each model gets the format it was tra
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,8 @@ from typing import Any
 from verimath.errors import ModelNotFoundError
 from verimath.models.base import Completion, Message, OnText, SamplingParams
 from verimath.models.batching import DynamicBatcher
+from verimath.models.prefix_cache import PrefixCache
+from verimath.models.stopping import StopText, cut_at_stop
 
 __all__ = ["TransformersBackend", "pick_device", "pick_dtype"]
 
@@ -47,7 +50,9 @@ def pick_dtype(device: str) -> Any:
 
 class TransformersBackend:
     """A causal LM loaded once, on first use. Concurrent calls are batched dynamically into
-    padded `generate` calls of up to `max_batch` sequences (1: one call at a time).
+    padded `generate` calls of up to `max_batch` sequences (1: one call at a time). A prompt
+    that extends an earlier call's sequence (a forced final answer, a program's output, a
+    follow-up turn) reuses its keys and values, kept up to `prefix_cache_mb` (0: off).
 
     threads: CPU threads for torch (None keeps torch's choice). Small models decode faster on
     one thread: the demo model runs at 18.9 tokens/s with 1 and 10.4 with 2 on a 2-core machine.
@@ -63,7 +68,8 @@ class TransformersBackend:
         device: str = "auto",
         dtype: str = "auto",
         threads: int | None = None,
-        max_batch: int = 16,
+        max_batch: int = 32,
+        prefix_cache_mb: int = 1024,
         name: str | None = None,
     ) -> None:
         self.model_id = str(model_id)
@@ -80,6 +86,7 @@ class TransformersBackend:
         self._batcher = (
             DynamicBatcher(self._generate, max_batch=max_batch) if max_batch > 1 else None
         )
+        self.prefix_cache = PrefixCache(prefix_cache_mb * 2**20)
 
     def load(self) -> TransformersBackend:
         """Read the weights now (otherwise the first `complete` does)."""
@@ -156,31 +163,52 @@ class TransformersBackend:
             sampling.update(temperature=params.temperature, top_p=params.top_p)
         if params.max_time_s is not None:
             sampling["max_time"] = params.max_time_s
-        eos_ids = _eos_ids(model, tokenizer)
-        if any(listeners):
-            sampling["streamer"] = _RowStreamer(tokenizer, listeners, eos_ids)
+        if params.stop:
+            sampling.update(stop_strings=list(params.stop), tokenizer=tokenizer)
+        # A row stopped by a stop string is filled with padding to the batch's end.
+        ends = _eos_ids(model, tokenizer) | {tokenizer.pad_token_id}
+        watchers = [StopText(params.stop, listener) if listener else None for listener in listeners]
+        if any(watchers):
+            feeds = [watcher.feed if watcher else None for watcher in watchers]
+            sampling["streamer"] = _RowStreamer(tokenizer, feeds, ends)
+        width = inputs["input_ids"].shape[1]  # left padding: every row's new tokens start here
         with self._generate_lock, torch.inference_mode():
+            cache_argument = _cache_argument()
+            reused, _ = self.prefix_cache.lookup(inputs["input_ids"], inputs["attention_mask"])
+            if reused:
+                sampling[cache_argument] = _dynamic_cache(reused, model.config)
             if params.seed is not None:
                 torch.manual_seed(params.seed)
             output = model.generate(
                 **inputs,
                 max_new_tokens=params.max_new_tokens,
                 pad_token_id=tokenizer.pad_token_id,
+                return_dict_in_generate=True,
                 **sampling,
             )
-        width = inputs["input_ids"].shape[1]  # left padding: every row's new tokens start here
+            cache = getattr(output, cache_argument, None)
+            self.prefix_cache.store(output.sequences, width, inputs["attention_mask"], cache)
+        for watcher in watchers:
+            if watcher:
+                watcher.finish()
         completions = []
-        for row, prompt_mask in zip(output, inputs["attention_mask"], strict=True):
+        for row, prompt_mask in zip(output.sequences, inputs["attention_mask"], strict=True):
             new_tokens = row[width:].tolist()
-            end = next((j for j, t in enumerate(new_tokens) if t in eos_ids), None)
-            kept = new_tokens if end is None else new_tokens[: end + 1]
+            end = next((j for j, t in enumerate(new_tokens) if t in ends), len(new_tokens))
+            text = tokenizer.decode(new_tokens[:end], skip_special_tokens=True)
+            before_stop = cut_at_stop(text, params.stop)
+            if before_stop is not None:
+                finish, used = "stop", end  # what follows a stop string is padding
+            elif end < len(new_tokens):
+                finish, used = "stop", end + 1  # the end-of-sequence token counts
+            else:
+                finish, used = "length", end  # cut by the token budget or max_time
             completions.append(
                 Completion(
-                    text=tokenizer.decode(kept, skip_special_tokens=True),
-                    # not ended by end-of-sequence: cut by the token budget or by max_time
-                    finish_reason="stop" if end is not None else "length",
+                    text=text if before_stop is None else before_stop,
+                    finish_reason=finish,
                     prompt_tokens=int(prompt_mask.sum()),
-                    completion_tokens=len(kept),
+                    completion_tokens=used,
                 )
             )
         return completions
@@ -235,6 +263,26 @@ class _RowStreamer:
         if listener is not None and cut > self._sent[row]:
             listener(text[self._sent[row] : cut])
             self._sent[row] = cut
+
+
+@functools.cache
+def _cache_argument() -> str:
+    """What `generate` calls its keys-and-values cache: `cache` since transformers renamed
+    it, `past_key_values` before (both the argument and the output field)."""
+    from transformers.generation.utils import GenerateDecoderOnlyOutput
+
+    fields = GenerateDecoderOnlyOutput.__dataclass_fields__
+    return "cache" if "cache" in fields else "past_key_values"
+
+
+def _dynamic_cache(layers: list[tuple[Any, Any]], config: Any) -> Any:
+    """A transformers cache holding the given keys and values, layer by layer."""
+    from transformers import DynamicCache
+
+    cache = DynamicCache(config=config)
+    for index, (keys, values) in enumerate(layers):
+        cache.update(keys, values, index)
+    return cache
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
