@@ -54,8 +54,9 @@ class TransformersBackend:
     that extends an earlier call's sequence (a forced final answer, a program's output, a
     follow-up turn) reuses its keys and values, kept up to `prefix_cache_mb` (0: off).
 
-    threads: CPU threads for torch (None keeps torch's choice). Small models decode faster on
-    one thread: the demo model runs at 18.9 tokens/s with 1 and 10.4 with 2 on a 2-core machine.
+    threads: CPU threads for torch, a process-wide setting (None keeps torch's choice). On an
+    idle 2-core machine two threads decode the demo model 1.7 times as fast as one; the demo
+    takes one so that the verifier and the embeddings keep a core (BENCHMARKS.md).
     """
 
     supports_prefill = True
