@@ -64,22 +64,22 @@ class PrefixCache:
         offsets = (prompt_width - prompt_mask.sum(dim=1)).tolist()
         per_token = sum((k[0, :, 0].nbytes + v[0, :, 0].nbytes) for k, v in layers)
         # The last rows that fit in the budget together: copying more would only evict them.
-        chosen, total = [], 0
+        chosen: list[tuple[int, int]] = []  # (row, bytes)
+        total = 0
         for row in reversed(range(len(offsets))):
             nbytes = (held - offsets[row]) * per_token
             if total + nbytes > self.max_bytes:
                 break
-            chosen.append(row)
+            chosen.append((row, nbytes))
             total += nbytes
         with self._lock:
-            for row in reversed(chosen):
+            for row, nbytes in reversed(chosen):
                 offset = offsets[row]
                 ids = sequences[row, offset:held].clone()
                 rows = tuple(
                     (k[row, :, offset:held].clone(), v[row, :, offset:held].clone())
                     for k, v in layers
                 )
-                nbytes = sum(k.nbytes + v.nbytes for k, v in rows)
                 self._drop_prefixes_of(ids)
                 self._entries[next(self._keys)] = _Entry(ids, rows, nbytes)
                 self._bytes += nbytes
@@ -87,10 +87,10 @@ class PrefixCache:
                 _, oldest = self._entries.popitem(last=False)
                 self._bytes -= oldest.nbytes
 
-    def lookup(self, input_ids: Any, attention_mask: Any) -> tuple[list[tuple[Any, Any]], int]:
-        """Keys and values for the first `width` positions of a left-padded batch, with
-        `width` the same for every row (the cache of a batch is rectangular): ([], 0) when no
-        stored row saves `min_tokens`. Pad positions get zeros; the mask hides them."""
+    def lookup(self, input_ids: Any, attention_mask: Any) -> list[tuple[Any, Any]]:
+        """Keys and values, per layer, for the first positions of a left-padded batch, as many
+        for every row (the cache of a batch is rectangular): [] when no stored row saves
+        `min_tokens`. Pad positions get zeros; the mask hides them."""
         batch, full_width = input_ids.shape
         offsets = (full_width - attention_mask.sum(dim=1)).tolist()
         with self._lock:
@@ -101,7 +101,7 @@ class PrefixCache:
             width = min(full_width - 1, *covered)
             reused = [max(0, width - offset) for offset in offsets]
             if sum(reused) < max(1, self.min_tokens):
-                return [], 0
+                return []
             some = next(entry for entry, _ in found if entry is not None)
             layers = []
             for layer, (k0, v0) in enumerate(some.layers):
@@ -113,17 +113,15 @@ class PrefixCache:
                         values[row, :, width - n :] = entry.layers[layer][1][:, :n]
                 layers.append((keys, values))
             self.reused_tokens += sum(reused)
-        return layers, width
+        return layers
 
     def _longest(self, ids: Any) -> tuple[_Entry | None, int]:
         """The stored row sharing the longest prefix with `ids`, and that prefix's length."""
         best_key, best_entry, best = None, None, 0
         for key, entry in self._entries.items():
-            n = min(len(entry.ids), len(ids))
-            if n <= best:
-                continue
-            same = entry.ids[:n] == ids[:n]
-            shared = n if bool(same.all()) else int(same.int().argmin())
+            if min(len(entry.ids), len(ids)) <= best:
+                continue  # cannot beat the best so far
+            shared = _shared_length(entry.ids, ids)
             if shared > best:
                 best_key, best_entry, best = key, entry, shared
         if best_key is not None:
@@ -133,8 +131,7 @@ class PrefixCache:
     def _drop_prefixes_of(self, ids: Any) -> None:
         """A stored row that the new row extends can never be the longer match again."""
         for key, entry in list(self._entries.items()):
-            n = len(entry.ids)
-            if n <= len(ids) and bool((entry.ids == ids[:n]).all()):
+            if _shared_length(entry.ids, ids) == len(entry.ids):
                 del self._entries[key]
                 self._bytes -= entry.nbytes
 
@@ -142,3 +139,10 @@ class PrefixCache:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+
+
+def _shared_length(a: Any, b: Any) -> int:
+    """How many leading token ids two 1-D tensors have in common."""
+    n = min(len(a), len(b))
+    same = a[:n] == b[:n]
+    return n if bool(same.all()) else int(same.int().argmin())

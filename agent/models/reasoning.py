@@ -257,9 +257,9 @@ def _force_final_answer(
         prefill = text + ("" if closed else f"\n{THINK_CLOSE}") + FORCED_ANSWER_PREFIX
         if splitter:
             splitter.feed(FORCED_ANSWER_PREFIX.lstrip())
-        inside, closed, extra = _fill_box(backend, messages, prefill, budget, on_text)
+        inside, box_closed, extra = _fill_box(backend, messages, prefill, budget, on_text)
         # A box the budget cut off still ends at the line break.
-        answer = inside.strip() if closed else inside.split("\n", 1)[0].strip()
+        answer = inside.strip() if box_closed else inside.split("\n", 1)[0].strip()
         return answer or None, extra
     request = _FORCED_ANSWER_REQUEST.format(work=text[-4000:])
     extra = backend.complete([*messages, Message("user", request)], params, on_text=on_text)

@@ -175,7 +175,7 @@ class TransformersBackend:
         width = inputs["input_ids"].shape[1]  # left padding: every row's new tokens start here
         with self._generate_lock, torch.inference_mode():
             cache_argument = _cache_argument()
-            reused, _ = self.prefix_cache.lookup(inputs["input_ids"], inputs["attention_mask"])
+            reused = self.prefix_cache.lookup(inputs["input_ids"], inputs["attention_mask"])
             if reused:
                 sampling[cache_argument] = _dynamic_cache(reused, model.config)
             if params.seed is not None:
