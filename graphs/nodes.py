@@ -290,15 +290,16 @@ def finalize(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     """Output guardrails: no trace in the answer, a length cap, and the status from the
     chosen candidate's verdict. The turn joins the conversation history."""
     settings = runtime.context.settings
-    total = {
-        **(state.get("timings") or {}),
-        "total_ms": (time.perf_counter() - state.get("started_at", time.perf_counter())) * 1000,
-    }
     history = list(state.get("history") or [])
     if state.get("refusal"):
         raw = state.get("question")
         turn = Turn(raw if isinstance(raw, str) else "", None, "refused")
-        return {"status": "refused", "answer": None, "timings": total, "history": [*history, turn]}
+        return {
+            "status": "refused",
+            "answer": None,
+            "timings": _with_total(state),
+            "history": [*history, turn],
+        }
     notes: list[str] = list(state.get("guardrails") or [])
     candidates, selection = list(state.get("candidates") or []), state.get("selection")
     settled = (
@@ -330,9 +331,16 @@ def finalize(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
         "candidates": candidates,
         "selection": selection,
         "guardrails": notes,
-        "timings": total,
+        "timings": _with_total(state),
         "history": [*history, turn],
     }
+
+
+def _with_total(state: AgentState) -> dict[str, float]:
+    """The turn's timings with `total_ms`, its wall time so far: taken when the final node's
+    work is done (SymPy may have computed an answer there), so no node falls outside it."""
+    started = state.get("started_at", time.perf_counter())
+    return {**(state.get("timings") or {}), "total_ms": (time.perf_counter() - started) * 1000}
 
 
 def _agree_with_sympy(

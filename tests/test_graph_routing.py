@@ -143,3 +143,14 @@ def test_graph_drawing_is_the_designed_pipeline(verifier):
         "finalize --> __end__",
     ]:
         assert edge in drawing
+
+
+def test_the_total_time_covers_every_node_the_final_one_included(agent_for):
+    """Latency reports read `total_ms`: it must not stop before the final node, which may ask
+    SymPy for its own answer (here: the model states none it could check)."""
+    agent, _ = agent_for(["I am not sure how to do this."])
+    answer = agent.ask("Solve 3x^2+4x+5=1")
+    timings = answer.timings
+    assert any("SymPy computed" in note for note in answer.guardrails)
+    nodes = sum(ms for key, ms in timings.items() if key != "total_ms")
+    assert timings["finalize_ms"] > 0 and timings["total_ms"] >= nodes
