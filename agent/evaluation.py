@@ -238,13 +238,27 @@ def _plot(report_dir: Path, results: list[VariantMetrics]) -> list[str]:
         ("tokens", "completion tokens per question", "tokens.png"),
     ):
         figure, axis = plt.subplots(figsize=(6, 3.5))
-        for m in results:
-            axis.hist(getattr(m, field_name), bins=20, alpha=0.5, label=m.variant)
+        series = [getattr(m, field_name) for m in results]
+        bins = _histogram_bins(series)
+        for m, values in zip(results, series, strict=True):
+            axis.hist(values, bins=bins, alpha=0.5, label=m.variant)
         axis.set_xlabel(label)
         axis.set_ylabel("questions")
         axis.legend(fontsize=7)
         files.append(_save(figure, report_dir, filename))
     return files
+
+
+def _histogram_bins(series: Sequence[Sequence[float]], count: int = 20) -> list[float]:
+    """Bin edges shared by every variant's histogram, spanning all their values. Why: bins of
+    each variant's own range are invisibly thin next to another variant's values (a batch's
+    questions finish within milliseconds of each other, seconds apart from the next variant)."""
+    values = [v for one in series for v in one]
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
+    if high - low < 1e-9:
+        low, high = low - 0.5, high + 0.5  # one value: a bar of unit width around it
+    step = (high - low) / count
+    return [low + i * step for i in range(count)] + [high]
 
 
 def _save(figure: Any, report_dir: Path, name: str) -> str:

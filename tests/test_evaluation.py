@@ -6,6 +6,7 @@ are known; the CLI test runs the real demo model through `verimath eval` with an
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -15,7 +16,7 @@ import pytest
 
 from verimath import Agent
 from verimath.errors import ConfigError
-from verimath.evaluation import ablated_settings, parse_ablations, run_evaluation
+from verimath.evaluation import _histogram_bins, ablated_settings, parse_ablations, run_evaluation
 from verimath.graphs import Settings
 from verimath.models import ScriptedBackend
 from verimath.questions import QuestionRow
@@ -61,6 +62,17 @@ def test_unknown_ablations_are_a_clear_error():
     assert parse_ablations("retrieval, sampling") == ["retrieval", "sampling"]
     with pytest.raises(ConfigError, match="unknown ablation tools; choose from retrieval, verif"):
         parse_ablations("retrieval,tools")
+
+
+def test_histograms_share_bins_wide_enough_to_see_every_variant():
+    """A batch's questions finish within milliseconds of each other and variants seconds apart:
+    bins from each variant's own range would be too thin to draw."""
+    full, lean = [69.98, 70.01, 70.02], [35.29, 35.30]
+    bins = _histogram_bins([full, lean], count=20)
+    assert len(bins) == 21 and bins[0] <= 35.29 and bins[-1] >= 70.02
+    assert min(b - a for a, b in itertools.pairwise(bins)) >= (70.02 - 35.29) / 20 - 1e-9
+    single = _histogram_bins([[4.0, 4.0]])
+    assert single[0] < 4.0 < single[-1]
 
 
 def test_each_ablation_takes_one_thing_away():
