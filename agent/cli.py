@@ -72,7 +72,8 @@ BackendOpt = Annotated[
     typer.Option(
         "--backend",
         help="What runs a local model: transformers (default), or llama.cpp for a .gguf file "
-        "or the demo, faster on a CPU (pip install 'verimath[gguf]')",
+        # `\\[`: help text is rich markup, where a bare [gguf] would be read as a tag and vanish
+        "or the demo, faster on a CPU (pip install 'verimath\\[gguf]')",
         show_default=False,
     ),
 ]

@@ -96,6 +96,14 @@ def test_wrong_usage_is_a_short_message_not_a_traceback():
         assert "Error:" in result.stderr and len(result.stderr.splitlines()) <= 6
 
 
+def test_help_shows_the_install_hints_whole():
+    """Help text is rich markup: an unescaped `[gguf]` would be taken for a tag and dropped."""
+    for command in ("ask", "batch", "eval", "serve"):
+        result = CliRunner(env={"COLUMNS": "400"}).invoke(app, [command, "--help"])
+        assert result.exit_code == 0
+        assert "pip install 'verimath[gguf]'" in " ".join(result.output.split()), command
+
+
 def test_check_pairs_adds_a_verdict_to_every_row(tmp_path: Path):
     pairs = tmp_path / "pairs.jsonl"
     pairs.write_text(
