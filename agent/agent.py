@@ -130,10 +130,13 @@ class Agent:
 
     def load(self) -> Agent:
         """Load the model, index and verification workers now instead of on first question."""
-        self.context  # noqa: B018  (the property loads what is missing)
-        load = getattr(self.backend, "load", None)
-        if callable(load):
-            load()
+        context = self.context
+        for start in (
+            getattr(context.verifier, "start", None),
+            getattr(self.backend, "load", None),
+        ):
+            if callable(start):
+                start()
         return self
 
     def _load_index(self) -> Index | None:

@@ -315,6 +315,19 @@ def test_questions_that_ask_for_huge_computations_cost_at_most_the_timeout(quest
         assert status(quick, "What is 17 times 23?", "391") == "verified"
 
 
+def test_start_brings_up_every_worker_before_the_first_check():
+    """`Agent.load()` starts the workers, so a batch's first checks do not wait a second for
+    SymPy to import; a worker that died is replaced by the next start."""
+    with Verifier(workers=2) as pool:
+        assert pool.start() is pool
+        workers = list(pool.pool._all)
+        assert len(workers) == 2 and all(w.process.poll() is None for w in workers)
+        workers[0].kill()
+        pool.start()
+        assert len(pool.pool._all) == 2 and workers[0] not in pool.pool._all
+        assert status(pool, "What is 17 times 23?", "391") == "verified"
+
+
 def test_checks_are_safe_from_many_threads(verifier):
     cases = [
         ("What is 17 times 23?", "391", "verified"),

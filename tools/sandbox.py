@@ -127,6 +127,24 @@ class SandboxPool:
             raise SandboxFailure(str(reply.get("error", "unknown worker error")))
         return reply["result"]
 
+    def start(self) -> None:
+        """Start every worker now, side by side, instead of each on its first call (a worker
+        takes about a second to import SymPy; a batch's first checks would wait for it)."""
+        fillers = [threading.Thread(target=self._fill_slot) for _ in range(self.size)]
+        for filler in fillers:
+            filler.start()
+        for filler in fillers:
+            filler.join()
+
+    def _fill_slot(self) -> None:
+        worker = self._idle.get()
+        if worker is not None and worker.process.poll() is None:
+            self._idle.put(worker)
+            return
+        if worker is not None:
+            self._discard(worker)
+        self._replenish()
+
     def _replenish(self) -> None:
         """Start the worker that takes a used one's slot (a failed start leaves an empty slot,
         filled on next use)."""

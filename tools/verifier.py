@@ -27,6 +27,11 @@ class Verifier:
         self._programs: SandboxPool | None = None
         self._programs_lock = threading.Lock()
 
+    def start(self) -> Verifier:
+        """Start the checking workers now rather than on the first checks."""
+        self.pool.start()
+        return self
+
     def run_program(self, source: str) -> ProgramRun:
         """Run a program the model wrote in a locked-down, single-use worker process (see
         `verimath.tools.programs`) and return its output. A program that is refused, raises,
