@@ -9,6 +9,7 @@ import pytest
 
 from verimath.models.base import Completion, Message, SamplingParams
 from verimath.models.batching import DynamicBatcher
+from verimath.models.transformers_backend import reads_alone
 
 
 def echo_lengths(prompts, params, listeners=()):
@@ -71,3 +72,58 @@ def test_batched_demo_generations_equal_one_at_a_time(demo_backend):
     assert [c.text for c in together] == [c.text for c in alone]
     assert [c.finish_reason for c in together] == [c.finish_reason for c in alone]
     assert demo_backend._batcher.stats.batches - calls_before < len(questions)
+
+
+def test_uneven_batches_are_read_prompt_by_prompt():
+    """The decision alone (pure): what a padded read would cost against each prompt's own."""
+    retrieval_batch = [1090] + [370] * 15  # one long passage among short ones, nothing stored
+    assert reads_alone(retrieval_batch, [0] * 16)
+    assert not reads_alone([210, 190, 230, 200], [0] * 4)  # even prompts: one padded read
+    assert not reads_alone([1090], [0])
+    # Forced answers: each row extends its own stored trace by a few tokens.
+    assert not reads_alone([900, 400, 650], [890, 391, 641])
+    # One row not stored would make the padded read start at its first token.
+    assert reads_alone([900, 400, 650], [890, 0, 641])
+
+
+@pytest.mark.slow
+def test_prompts_read_alone_give_the_tokens_of_one_at_a_time(demo_backend):
+    """Real model, greedy: a batch uneven enough to be read prompt by prompt, then decoded
+    together, writes exactly what each prompt writes on its own."""
+    notes = " ".join(
+        f"Note {n}: the sum of the first {n} odd numbers is {n * n}." for n in range(40)
+    )
+    questions = [
+        [Message("user", f"{notes}\nWhat is the sum of the first 7 odd numbers?")],
+        [Message("user", "What is 6 times 7?")],
+        [Message("user", "Name a prime number.")],
+    ]
+    prompts = [demo_backend.render(m) for m in questions]
+    lengths = [len(demo_backend._tokenizer(p)["input_ids"]) for p in prompts]
+    assert reads_alone(lengths, [0] * len(lengths)), lengths
+    params = SamplingParams(max_new_tokens=16)
+    cache = demo_backend.prefix_cache
+    budget, cache.max_bytes = cache.max_bytes, 0  # nothing stored: every prompt read in full
+    try:
+        cache.clear()
+        alone = [demo_backend._generate([p], params, [None])[0] for p in prompts]
+        together = demo_backend._generate(prompts, params, [None] * len(prompts))
+    finally:
+        cache.max_bytes = budget
+    assert together == alone
+
+
+@pytest.mark.slow
+def test_a_cache_allocated_ahead_writes_what_a_growing_one_writes(demo_backend):
+    """`kv_cache_mb=0` leaves every call to transformers' growing cache: the tokens match."""
+    questions = [[Message("user", f"List {n} even numbers.")] for n in (3, 5, 11)]
+    prompts = [demo_backend.render(m) for m in questions]
+    params = SamplingParams(max_new_tokens=20)
+    ahead = demo_backend._generate(prompts, params, [None] * len(prompts))
+    budget, demo_backend.kv_cache_mb = demo_backend.kv_cache_mb, 0
+    try:
+        demo_backend.prefix_cache.clear()
+        growing = demo_backend._generate(prompts, params, [None] * len(prompts))
+    finally:
+        demo_backend.kv_cache_mb = budget
+    assert growing == ahead

@@ -196,9 +196,9 @@ def test_the_graph_runs_programs_only_when_settings_allow(verifier):
 
 def test_the_system_prompt_tells_the_model_about_programs(verifier):
     scripted = ScriptedBackend(["\\boxed{84}"])
-    Agent(
-        scripted, index=False, verifier=verifier, settings=Settings(programs=2, samples=1)
-    ).ask("What is 12 times 7?")
+    Agent(scripted, index=False, verifier=verifier, settings=Settings(programs=2, samples=1)).ask(
+        "What is 12 times 7?"
+    )
     system = scripted.calls[0].messages[0].content
     assert "```python" in system and "at most 2 programs" in system
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
-__all__ = ["PrefixCache"]
+__all__ = ["PrefixCache", "left_padded"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,17 +50,19 @@ class PrefixCache:
         self._bytes = 0
         self._lock = threading.Lock()
 
-    def store(self, sequences: Any, prompt_width: int, prompt_mask: Any, cache: Any) -> None:
+    def store(
+        self, sequences: Any, prompt_width: int, prompt_mask: Any, layers: list[tuple[Any, Any]]
+    ) -> None:
         """Keep each row of a finished `generate` call. `sequences`: its output (left-padded
         prompts of width `prompt_width`, then the new tokens); `prompt_mask`: the prompts'
-        attention mask; `cache`: the keys and values it returned, which cover every position
-        but the last (the last token was chosen, never read)."""
-        if self.max_bytes <= 0 or cache is None:
-            return
-        layers = [(item[0], item[1]) for item in cache]
+        attention mask; `layers`: per layer, the keys and values it returned, which cover every
+        position but the last (the last token was chosen, never read), and in a cache
+        allocated ahead, room beyond."""
         held = sequences.shape[1] - 1
-        if not layers or any(k is None or k.shape[-2] != held for k, _ in layers):
-            return  # a sliding window or another layout: positions are missing
+        if self.max_bytes <= 0 or not layers:
+            return
+        if any(k is None or k.shape[-2] < held for k, _ in layers):
+            return  # a sliding window: positions are missing
         offsets = (prompt_width - prompt_mask.sum(dim=1)).tolist()
         per_token = sum((k[0, :, 0].nbytes + v[0, :, 0].nbytes) for k, v in layers)
         # The last rows that fit in the budget together: copying more would only evict them.
@@ -91,29 +93,30 @@ class PrefixCache:
         """Keys and values, per layer, for the first positions of a left-padded batch, as many
         for every row (the cache of a batch is rectangular): [] when no stored row saves
         `min_tokens`. Pad positions get zeros; the mask hides them."""
-        batch, full_width = input_ids.shape
+        full_width = input_ids.shape[1]
         offsets = (full_width - attention_mask.sum(dim=1)).tolist()
         with self._lock:
             found = [self._longest(input_ids[row, offset:]) for row, offset in enumerate(offsets)]
             # Every row must keep at least one token to read, and no row may get positions
             # beyond its own stored prefix.
-            covered = [offset + n for offset, (_, n) in zip(offsets, found, strict=True)]
-            width = min(full_width - 1, *covered)
+            width = min(full_width - 1, *(o + n for o, (_, n) in zip(offsets, found, strict=True)))
             reused = [max(0, width - offset) for offset in offsets]
             if sum(reused) < max(1, self.min_tokens):
                 return []
-            some = next(entry for entry, _ in found if entry is not None)
-            layers = []
-            for layer, (k0, v0) in enumerate(some.layers):
-                keys = k0.new_zeros((batch, k0.shape[0], width, k0.shape[2]))
-                values = v0.new_zeros((batch, v0.shape[0], width, v0.shape[2]))
-                for row, ((entry, _), n) in enumerate(zip(found, reused, strict=True)):
-                    if n:
-                        keys[row, :, width - n :] = entry.layers[layer][0][:, :n]
-                        values[row, :, width - n :] = entry.layers[layer][1][:, :n]
-                layers.append((keys, values))
+            rows = [
+                [(k[:, :n], v[:, :n]) for k, v in entry.layers] if entry and n else []
+                for (entry, _), n in zip(found, reused, strict=True)
+            ]
             self.reused_tokens += sum(reused)
-        return layers
+            return left_padded(rows, width)
+
+    def stored_lengths(self, input_ids: Any, attention_mask: Any) -> list[int]:
+        """For each row of a left-padded batch, how many of its first tokens have stored keys
+        and values (0: none); those rows count as just used."""
+        full_width = input_ids.shape[1]
+        offsets = (full_width - attention_mask.sum(dim=1)).tolist()
+        with self._lock:
+            return [self._longest(input_ids[row, offset:])[1] for row, offset in enumerate(offsets)]
 
     def _longest(self, ids: Any) -> tuple[_Entry | None, int]:
         """The stored row sharing the longest prefix with `ids`, and that prefix's length."""
@@ -139,6 +142,24 @@ class PrefixCache:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
+
+
+def left_padded(rows: list[list[tuple[Any, Any]]], width: int) -> list[tuple[Any, Any]]:
+    """One rectangular cache for a left-padded batch from each row's own keys and values
+    (per layer, `(heads, tokens, dim)`; [] for a row with none), each row's placed to end at
+    position `width`. Positions before a row's own are zeros: padding, hidden by the mask."""
+    some = next(row for row in rows if row)
+    layers = []
+    for layer, (k0, v0) in enumerate(some):
+        keys = k0.new_zeros((len(rows), k0.shape[0], width, k0.shape[2]))
+        values = v0.new_zeros((len(rows), v0.shape[0], width, v0.shape[2]))
+        for index, row in enumerate(rows):
+            if row:
+                k, v = row[layer]
+                keys[index, :, width - k.shape[1] :] = k
+                values[index, :, width - v.shape[1] :] = v
+        layers.append((keys, values))
+    return layers
 
 
 def _shared_length(a: Any, b: Any) -> int:

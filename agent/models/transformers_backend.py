@@ -15,7 +15,7 @@ from typing import Any
 from verimath.errors import ModelNotFoundError
 from verimath.models.base import Completion, Message, OnText, SamplingParams
 from verimath.models.batching import DynamicBatcher
-from verimath.models.prefix_cache import PrefixCache
+from verimath.models.prefix_cache import PrefixCache, left_padded
 from verimath.models.stopping import StopText, cut_at_stop
 
 __all__ = ["TransformersBackend", "pick_device", "pick_dtype"]
@@ -54,6 +54,10 @@ class TransformersBackend:
     that extends an earlier call's sequence (a forced final answer, a program's output, a
     follow-up turn) reuses its keys and values, kept up to `prefix_cache_mb` (0: off).
 
+    kv_cache_mb: a `generate` call's keys and values are allocated once for its whole budget
+    when they fit in this many MiB (None: half the GPU's free memory, 4 GiB on a CPU); beyond
+    that they grow token by token, copying the whole cache at every step.
+
     threads: CPU threads for torch, a process-wide setting (None keeps torch's choice). On an
     idle 2-core machine two threads decode the demo model 1.7 times as fast as one; the demo
     takes one so that the verifier and the embeddings keep a core (BENCHMARKS.md).
@@ -71,6 +75,7 @@ class TransformersBackend:
         threads: int | None = None,
         max_batch: int = 32,
         prefix_cache_mb: int = 1024,
+        kv_cache_mb: int | None = None,
         name: str | None = None,
     ) -> None:
         self.model_id = str(model_id)
@@ -88,6 +93,7 @@ class TransformersBackend:
             DynamicBatcher(self._generate, max_batch=max_batch) if max_batch > 1 else None
         )
         self.prefix_cache = PrefixCache(prefix_cache_mb * 2**20)
+        self.kv_cache_mb = kv_cache_mb
 
     def load(self) -> TransformersBackend:
         """Read the weights now (otherwise the first `complete` does)."""
@@ -175,9 +181,10 @@ class TransformersBackend:
         width = inputs["input_ids"].shape[1]  # left padding: every row's new tokens start here
         with self._generate_lock, torch.inference_mode():
             cache_argument = _cache_argument()
-            reused = self.prefix_cache.lookup(inputs["input_ids"], inputs["attention_mask"])
-            if reused:
-                sampling[cache_argument] = _dynamic_cache(reused, model.config)
+            reused = self._read_prompts(model, inputs["input_ids"], inputs["attention_mask"])
+            cache = self._new_cache(model, reused, len(prompts), width + params.max_new_tokens)
+            if cache is not None:
+                sampling[cache_argument] = cache
             if params.seed is not None:
                 torch.manual_seed(params.seed)
             output = model.generate(
@@ -187,8 +194,9 @@ class TransformersBackend:
                 return_dict_in_generate=True,
                 **sampling,
             )
-            cache = getattr(output, cache_argument, None)
-            self.prefix_cache.store(output.sequences, width, inputs["attention_mask"], cache)
+            self.prefix_cache.store(
+                output.sequences, width, inputs["attention_mask"], _layers(output, cache_argument)
+            )
         for watcher in watchers:
             if watcher:
                 watcher.finish()
@@ -213,6 +221,79 @@ class TransformersBackend:
                 )
             )
         return completions
+
+    def _read_prompts(self, model: Any, ids: Any, mask: Any) -> list[tuple[Any, Any]]:
+        """Keys and values for the first positions of a left-padded batch, so that `generate`
+        reads only the rest: the prefix cache's, or, when reading the batch padded to its
+        longest prompt would read `PADDED_READ_LIMIT` times the tokens its prompts hold, every
+        prompt but its last token read on its own (each from its own stored prefix).
+        Why: passages make prompts uneven (one 1,090-token prompt among 15 of about 370), and
+        on a CPU a padded read of such a batch took 70 s where reading each row alone took 16.
+        """
+        width = ids.shape[1]
+        offsets = (width - mask.sum(dim=1)).tolist()
+        stored = self.prefix_cache.stored_lengths(ids, mask) if len(offsets) > 1 else [0]
+        if reads_alone([width - o for o in offsets], stored):
+            alone = [self._read_alone(model, ids[row, o:]) for row, o in enumerate(offsets)]
+            if any(alone):
+                return left_padded(alone, width - 1)
+        return self.prefix_cache.lookup(ids, mask)
+
+    def _new_cache(self, model: Any, layers: list[tuple[Any, Any]], rows: int, length: int) -> Any:
+        """The cache `generate` starts from, holding `layers`: allocated for all `length`
+        positions when that fits in `kv_cache_mb`, else growing (None: `generate`'s own).
+        Why: a growing cache is copied whole at every step; for 32 rows with a passage in
+        their prompts that copying took 91% of the decoding time on a CPU."""
+        import torch
+        from transformers import StaticCache
+
+        if self.kv_cache_mb is not None:
+            budget = self.kv_cache_mb * 2**20
+        elif model.device.type == "cuda":
+            budget = torch.cuda.mem_get_info(model.device)[0] // 2
+        else:
+            budget = 4 * 2**30
+        config = model.config.get_text_config()
+        if rows * length * _kv_bytes_per_token(config, model.dtype) > budget:
+            return _dynamic_cache(layers, model.config) if layers else None
+        cache = StaticCache(config=model.config, max_cache_len=length)
+        for index, (keys, values) in enumerate(layers):
+            cache.update(keys, values, index)
+        return cache
+
+    def _read_alone(self, model: Any, ids: Any) -> list[tuple[Any, Any]]:
+        """Keys and values of one unpadded prompt's every token but the last, per layer
+        `(heads, tokens, dim)`: its stored prefix, then a forward pass over the rest."""
+        import torch
+
+        if len(ids) < 2:
+            return []
+        one = ids[None]
+        prefix = self.prefix_cache.lookup(one, torch.ones_like(one))
+        cache = _dynamic_cache(prefix, model.config)
+        start = prefix[0][0].shape[2] if prefix else 0
+        if start < len(ids) - 1:
+            model(input_ids=one[:, start:-1], use_cache=True, **{_cache_argument(): cache})
+        return [(layer.keys[0], layer.values[0]) for layer in cache.layers]
+
+
+# Batches whose padded read would be this many times their prompts' own tokens (and at least
+# MIN_SAVED_READ more) read each prompt alone first; see `TransformersBackend._read_prompts`.
+PADDED_READ_LIMIT = 1.5
+MIN_SAVED_READ = 256
+
+
+def reads_alone(lengths: Sequence[int], stored: Sequence[int]) -> bool:
+    """Whether a batch of prompts of `lengths` tokens, of which the prefix cache holds the
+    first `stored`, is better read prompt by prompt than padded to its longest: a padded read
+    covers every row from the first position that some row lacks."""
+    if len(lengths) < 2:
+        return False
+    width = max(lengths)
+    shared = min(width - 1, *(width - n + s for n, s in zip(lengths, stored, strict=True)))
+    padded_read = len(lengths) * (width - shared)
+    own_read = sum(n - s for n, s in zip(lengths, stored, strict=True))
+    return padded_read > PADDED_READ_LIMIT * own_read + MIN_SAVED_READ
 
 
 class _RowStreamer:
@@ -284,6 +365,20 @@ def _dynamic_cache(layers: list[tuple[Any, Any]], config: Any) -> Any:
     for index, (keys, values) in enumerate(layers):
         cache.update(keys, values, index)
     return cache
+
+
+def _kv_bytes_per_token(config: Any, dtype: Any) -> int:
+    """Bytes of keys and values one token takes in every layer of a decoder's cache."""
+    heads = config.num_attention_heads
+    kv_heads = getattr(config, "num_key_value_heads", None) or heads
+    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
+    return 2 * config.num_hidden_layers * kv_heads * head_dim * dtype.itemsize
+
+
+def _layers(output: Any, cache_argument: str) -> list[tuple[Any, Any]]:
+    """The keys and values, per layer, of the cache a `generate` call returned ([]: none)."""
+    cache = getattr(output, cache_argument, None)
+    return [(layer.keys, layer.values) for layer in getattr(cache, "layers", ())]
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
