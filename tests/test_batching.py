@@ -6,6 +6,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import torch
 
 from verimath.models.base import Completion, Message, SamplingParams
 from verimath.models.batching import DynamicBatcher
@@ -114,16 +115,21 @@ def test_prompts_read_alone_give_the_tokens_of_one_at_a_time(demo_backend):
 
 
 @pytest.mark.slow
-def test_a_cache_allocated_ahead_writes_what_a_growing_one_writes(demo_backend):
-    """`kv_cache_mb=0` leaves every call to transformers' growing cache: the tokens match."""
+def test_the_cache_grown_in_place_writes_what_transformers_own_cache_writes(demo_backend):
+    """Our `generate` calls (cache grown in place) against a plain `model.generate` (the
+    default cache, grown by concatenation) on the same left-padded batch: same tokens."""
     questions = [[Message("user", f"List {n} even numbers.")] for n in (3, 5, 11)]
     prompts = [demo_backend.render(m) for m in questions]
     params = SamplingParams(max_new_tokens=20)
-    ahead = demo_backend._generate(prompts, params, [None] * len(prompts))
-    budget, demo_backend.kv_cache_mb = demo_backend.kv_cache_mb, 0
-    try:
-        demo_backend.prefix_cache.clear()
-        growing = demo_backend._generate(prompts, params, [None] * len(prompts))
-    finally:
-        demo_backend.kv_cache_mb = budget
-    assert growing == ahead
+    demo_backend.prefix_cache.clear()
+    ours = demo_backend._generate(prompts, params, [None] * len(prompts))
+    tokenizer, model = demo_backend._tokenizer, demo_backend._model
+    inputs = tokenizer(prompts, return_tensors="pt", add_special_tokens=False, padding=True)
+    with torch.inference_mode():
+        plain = model.generate(
+            **inputs, max_new_tokens=20, do_sample=False, pad_token_id=tokenizer.pad_token_id
+        )
+    texts = tokenizer.batch_decode(
+        plain[:, inputs["input_ids"].shape[1] :], skip_special_tokens=True
+    )
+    assert [c.text for c in ours] == texts

@@ -56,8 +56,7 @@ class PrefixCache:
         """Keep each row of a finished `generate` call. `sequences`: its output (left-padded
         prompts of width `prompt_width`, then the new tokens); `prompt_mask`: the prompts'
         attention mask; `layers`: per layer, the keys and values it returned, which cover every
-        position but the last (the last token was chosen, never read), and in a cache
-        allocated ahead, room beyond."""
+        position but the last (the last token was chosen, never read)."""
         held = sequences.shape[1] - 1
         if self.max_bytes <= 0 or not layers:
             return

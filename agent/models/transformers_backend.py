@@ -6,7 +6,6 @@ with the tokenizer's own chat template, so each model gets the format it was tra
 
 from __future__ import annotations
 
-import functools
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from verimath.errors import ModelNotFoundError
 from verimath.models.base import Completion, Message, OnText, SamplingParams
 from verimath.models.batching import DynamicBatcher
+from verimath.models.kv_cache import cache_argument, cache_layers, growing_cache
 from verimath.models.prefix_cache import PrefixCache, left_padded
 from verimath.models.stopping import StopText, cut_at_stop
 
@@ -54,10 +54,6 @@ class TransformersBackend:
     that extends an earlier call's sequence (a forced final answer, a program's output, a
     follow-up turn) reuses its keys and values, kept up to `prefix_cache_mb` (0: off).
 
-    kv_cache_mb: a `generate` call's keys and values are allocated once for its whole budget
-    when they fit in this many MiB (None: half the GPU's free memory, 4 GiB on a CPU); beyond
-    that they grow token by token, copying the whole cache at every step.
-
     threads: CPU threads for torch, a process-wide setting (None keeps torch's choice). On an
     idle 2-core machine two threads decode the demo model 1.7 times as fast as one; the demo
     takes one so that the verifier and the embeddings keep a core (BENCHMARKS.md).
@@ -75,7 +71,6 @@ class TransformersBackend:
         threads: int | None = None,
         max_batch: int = 32,
         prefix_cache_mb: int = 1024,
-        kv_cache_mb: int | None = None,
         name: str | None = None,
     ) -> None:
         self.model_id = str(model_id)
@@ -93,7 +88,6 @@ class TransformersBackend:
             DynamicBatcher(self._generate, max_batch=max_batch) if max_batch > 1 else None
         )
         self.prefix_cache = PrefixCache(prefix_cache_mb * 2**20)
-        self.kv_cache_mb = kv_cache_mb
 
     def load(self) -> TransformersBackend:
         """Read the weights now (otherwise the first `complete` does)."""
@@ -180,11 +174,8 @@ class TransformersBackend:
             sampling["streamer"] = _RowStreamer(tokenizer, feeds, ends)
         width = inputs["input_ids"].shape[1]  # left padding: every row's new tokens start here
         with self._generate_lock, torch.inference_mode():
-            cache_argument = _cache_argument()
             reused = self._read_prompts(model, inputs["input_ids"], inputs["attention_mask"])
-            cache = self._new_cache(model, reused, len(prompts), width + params.max_new_tokens)
-            if cache is not None:
-                sampling[cache_argument] = cache
+            sampling[cache_argument()] = growing_cache(reused, model.config)
             if params.seed is not None:
                 torch.manual_seed(params.seed)
             output = model.generate(
@@ -194,9 +185,8 @@ class TransformersBackend:
                 return_dict_in_generate=True,
                 **sampling,
             )
-            self.prefix_cache.store(
-                output.sequences, width, inputs["attention_mask"], _layers(output, cache_argument)
-            )
+            layers = cache_layers(getattr(output, cache_argument(), None))
+            self.prefix_cache.store(output.sequences, width, inputs["attention_mask"], layers)
         for watcher in watchers:
             if watcher:
                 watcher.finish()
@@ -239,28 +229,6 @@ class TransformersBackend:
                 return left_padded(alone, width - 1)
         return self.prefix_cache.lookup(ids, mask)
 
-    def _new_cache(self, model: Any, layers: list[tuple[Any, Any]], rows: int, length: int) -> Any:
-        """The cache `generate` starts from, holding `layers`: allocated for all `length`
-        positions when that fits in `kv_cache_mb`, else growing (None: `generate`'s own).
-        Why: a growing cache is copied whole at every step; for 32 rows with a passage in
-        their prompts that copying took 91% of the decoding time on a CPU."""
-        import torch
-        from transformers import StaticCache
-
-        if self.kv_cache_mb is not None:
-            budget = self.kv_cache_mb * 2**20
-        elif model.device.type == "cuda":
-            budget = torch.cuda.mem_get_info(model.device)[0] // 2
-        else:
-            budget = 4 * 2**30
-        config = model.config.get_text_config()
-        if rows * length * _kv_bytes_per_token(config, model.dtype) > budget:
-            return _dynamic_cache(layers, model.config) if layers else None
-        cache = StaticCache(config=model.config, max_cache_len=length)
-        for index, (keys, values) in enumerate(layers):
-            cache.update(keys, values, index)
-        return cache
-
     def _read_alone(self, model: Any, ids: Any) -> list[tuple[Any, Any]]:
         """Keys and values of one unpadded prompt's every token but the last, per layer
         `(heads, tokens, dim)`: its stored prefix, then a forward pass over the rest."""
@@ -270,11 +238,11 @@ class TransformersBackend:
             return []
         one = ids[None]
         prefix = self.prefix_cache.lookup(one, torch.ones_like(one))
-        cache = _dynamic_cache(prefix, model.config)
+        cache = growing_cache(prefix, model.config, in_place=False)  # one forward pass
         start = prefix[0][0].shape[2] if prefix else 0
         if start < len(ids) - 1:
-            model(input_ids=one[:, start:-1], use_cache=True, **{_cache_argument(): cache})
-        return [(layer.keys[0], layer.values[0]) for layer in cache.layers]
+            model(input_ids=one[:, start:-1], use_cache=True, **{cache_argument(): cache})
+        return [(keys[0], values[0]) for keys, values in cache_layers(cache)]
 
 
 # Batches whose padded read would be this many times their prompts' own tokens (and at least
@@ -345,40 +313,6 @@ class _RowStreamer:
         if listener is not None and cut > self._sent[row]:
             listener(text[self._sent[row] : cut])
             self._sent[row] = cut
-
-
-@functools.cache
-def _cache_argument() -> str:
-    """What `generate` calls its keys-and-values cache: `cache` since transformers renamed
-    it, `past_key_values` before (both the argument and the output field)."""
-    from transformers.generation.utils import GenerateDecoderOnlyOutput
-
-    fields = GenerateDecoderOnlyOutput.__dataclass_fields__
-    return "cache" if "cache" in fields else "past_key_values"
-
-
-def _dynamic_cache(layers: list[tuple[Any, Any]], config: Any) -> Any:
-    """A transformers cache holding the given keys and values, layer by layer."""
-    from transformers import DynamicCache
-
-    cache = DynamicCache(config=config)
-    for index, (keys, values) in enumerate(layers):
-        cache.update(keys, values, index)
-    return cache
-
-
-def _kv_bytes_per_token(config: Any, dtype: Any) -> int:
-    """Bytes of keys and values one token takes in every layer of a decoder's cache."""
-    heads = config.num_attention_heads
-    kv_heads = getattr(config, "num_key_value_heads", None) or heads
-    head_dim = getattr(config, "head_dim", None) or config.hidden_size // heads
-    return 2 * config.num_hidden_layers * kv_heads * head_dim * dtype.itemsize
-
-
-def _layers(output: Any, cache_argument: str) -> list[tuple[Any, Any]]:
-    """The keys and values, per layer, of the cache a `generate` call returned ([]: none)."""
-    cache = getattr(output, cache_argument, None)
-    return [(layer.keys, layer.values) for layer in getattr(cache, "layers", ())]
 
 
 def _eos_ids(model: Any, tokenizer: Any) -> set[int]:
