@@ -18,7 +18,7 @@ from verimath.models.kv_cache import cache_argument, cache_layers, growing_cache
 from verimath.models.prefix_cache import PrefixCache, left_padded
 from verimath.models.stopping import StopText, cut_at_stop
 
-__all__ = ["TransformersBackend", "pick_device", "pick_dtype"]
+__all__ = ["TransformersBackend", "pick_device", "pick_dtype", "reads_alone"]
 
 _WAYS_OUT = (
     "use --model demo (offline), a local model folder or .gguf file, "
