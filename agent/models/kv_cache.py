@@ -70,18 +70,18 @@ def _growing_layer_class() -> type:
                 self.lazy_initialization(key_states, value_states)
             held = self.keys.shape[-2] if self.keys.numel() else 0
             needed = held + key_states.shape[-2]
-            buffers = getattr(self, "_room", None)
-            if buffers is None or buffers[2] is not self.keys or needed > buffers[0].shape[-2]:
-                room = max(2 * needed, _MIN_ROOM)
-                keys = key_states.new_empty((*key_states.shape[:-2], room, key_states.shape[-1]))
+            room = getattr(self, "_room", None)  # buffers, and the view last handed out
+            if room is None or room[2] is not self.keys or needed > room[0].shape[-2]:
+                size = max(2 * needed, _MIN_ROOM)
+                keys = key_states.new_empty((*key_states.shape[:-2], size, key_states.shape[-1]))
                 values = value_states.new_empty(
-                    (*value_states.shape[:-2], room, value_states.shape[-1])
+                    (*value_states.shape[:-2], size, value_states.shape[-1])
                 )
                 if held:
                     keys[..., :held, :] = self.keys
                     values[..., :held, :] = self.values
-                buffers = (keys, values, None)
-            keys, values, _ = buffers
+            else:
+                keys, values, _ = room
             keys[..., held:needed, :] = key_states
             values[..., held:needed, :] = value_states
             self.keys, self.values = keys[..., :needed, :], values[..., :needed, :]
