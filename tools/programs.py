@@ -1,24 +1,25 @@
-"""Tool-integrated reasoning: SymPy programs the model writes, run only in a sandbox process.
+"""Tool-integrated reasoning: SymPy programs the model writes, run only in a confined process.
 
 The model may write a short program in a fenced ```python block; its printed output goes back
 into the model's context in a ```output block. A model's program is untrusted code, so it never
-runs in the caller's process. It runs in a dedicated, single-use worker (`Verifier.run_program`)
-that, before it reads the program:
+runs in the caller's process, and it meets two layers:
 
-- has no way to start processes (RLIMIT_NPROC 0) and no free file descriptors (every descriptor
-  above stdout/stderr closed, RLIMIT_NOFILE at 3), so it cannot open files or sockets;
-- cannot write a byte to any file (RLIMIT_FSIZE 0), has capped memory and CPU time, and the
-  caller's wall-clock timeout kills it;
-- has SymPy's string parser disabled (sympify and parse_expr of a string evaluate Python)
-  and the file-system, process and environment functions of `os` replaced by refusals.
+1. The gate (`check_program`, this module): an allow-list over the program's syntax tree. It
+   may import only `ALLOWED_MODULES`; every name it reads is a builtin from a short list or one
+   it binds itself; attribute names are public and not the frame, code, traceback or generator
+   internals that lead back to the real builtins (`gi_frame`, `f_back`, `tb_frame`...); `match`
+   class patterns are checked like attributes; `str.format` fields may not look attributes up by
+   string; SymPy's code generators, which compile expressions to Python (`lambdify`, `nsolve`,
+   `plot*`, `codegen`, `autowrap`...), and its string parser are out of reach. The gate gives
+   the model a clear one-line reason; it is not what keeps the machine safe.
+2. The operating system (`verimath.tools.confinement`): each program runs in a fresh child of
+   a program worker, under a seccomp filter that allows computing and writing to its output
+   pipe, and nothing that opens, connects, starts processes or raises limits. It holds with the
+   full builtins too (tests/test_sandbox_escape.py proves it by trying).
 
-The program itself must pass a gate first: imports only from `ALLOWED_MODULES`, no names or
-attributes starting with an underscore, none of `BLOCKED_NAMES`. Each layer alone is not a
-guarantee; together they leave a program the arithmetic and algebra it is for. The worker is
-thrown away after one program, so nothing one program does is seen by the next.
-
-This module is imported on both sides: the host uses `find_program` and `ProgramRun` (pure
-text handling); `run_program` and `enter_sandbox` refuse to work outside the sandbox worker.
+This module is imported on both sides: the host uses `find_program`, `check_program` and
+`ProgramRun` (pure text handling; no SymPy is imported here); `run_program` refuses to work
+anywhere but in a confined child.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import builtins
 import contextlib
 import io
 import re
+import string
 from dataclasses import dataclass
 
 __all__ = [
@@ -37,7 +39,7 @@ __all__ = [
     "format_output",
     "check_program",
     "run_program",
-    "enter_sandbox",
+    "warm_up",
     "ALLOWED_MODULES",
     "BLOCKED_NAMES",
     "MAX_PROGRAM_CHARS",
@@ -47,25 +49,53 @@ __all__ = [
 MAX_PROGRAM_CHARS = 4000
 MAX_OUTPUT_CHARS = 1500
 
-# What a program may import: SymPy and the standard library's number modules.
+# What a program may import, each with its submodules (but never a bare `sympy.X` outside the
+# SymPy packages listed). No `operator`: attrgetter and methodcaller look attributes up by string.
 ALLOWED_MODULES = frozenset(
-    {"sympy", "math", "cmath", "fractions", "decimal", "itertools", "functools", "collections",
-     "statistics", "numbers", "operator", "random"}
+    {"math", "cmath", "fractions", "decimal", "itertools", "functools", "collections",
+     "statistics", "numbers", "random", "sympy", "sympy.abc", "sympy.core", "sympy.functions",
+     "sympy.simplify", "sympy.solvers", "sympy.polys", "sympy.matrices", "sympy.calculus",
+     "sympy.series", "sympy.integrals", "sympy.sets", "sympy.logic", "sympy.ntheory",
+     "sympy.combinatorics", "sympy.concrete", "sympy.geometry", "sympy.vector", "sympy.stats",
+     "sympy.discrete", "sympy.tensor", "sympy.algebras", "sympy.physics.units"}
 )  # fmt: skip
-# Names that evaluate text as code, reach the interpreter's internals or touch the outside.
+# Names a program may not use even where a module offers them: they evaluate text as code,
+# compile expressions to Python (SymPy's code generators exec symbol names), or reach the
+# interpreter and the world outside. Any name containing "plot" is refused as well.
 BLOCKED_NAMES = frozenset(
     {"eval", "exec", "compile", "open", "input", "breakpoint", "globals", "locals", "vars",
-     "getattr", "setattr", "delattr", "dir", "help", "exit", "quit", "memoryview",
-     "sympify", "parse_expr", "parse_latex", "parse_mathematica", "lambdify", "preview",
-     "autowrap", "ufuncify", "codegen", "parsing", "utilities", "external", "interactive",
-     "testing", "os", "sys", "subprocess", "shutil", "importlib", "builtins", "ctypes",
-     "signal", "socket", "pathlib", "io", "pickle", "gc", "inspect", "threading",
-     "multiprocessing", "resource", "atexit", "weakref", "marshal", "code", "pdb"}
+     "getattr", "setattr", "delattr", "dir", "help", "exit", "quit", "memoryview", "type",
+     "object", "super", "sympify", "parse_expr", "parse_latex", "parse_mathematica", "parsing",
+     "lambdify", "lambdastr", "experimental_lambdify", "vectorized_lambdify",
+     "implemented_function", "nsolve", "preview", "autowrap", "ufuncify", "binary_function",
+     "codegen", "init_session", "init_printing", "interactive", "utilities", "external",
+     "testing", "test", "doctest", "namedtuple", "attrgetter", "methodcaller", "os", "sys",
+     "subprocess", "shutil", "importlib", "builtins", "ctypes", "signal", "socket", "pathlib",
+     "io", "pickle", "gc", "inspect", "threading", "multiprocessing", "resource", "atexit",
+     "weakref", "marshal", "code", "pdb", "format_map"}
 )  # fmt: skip
+# Attribute prefixes of generators, coroutines, frames, code objects and tracebacks.
+_INTROSPECTION = re.compile(r"(gi|cr|ag|f|co|tb)_")
+
+_SAFE_BUILTINS = {
+    name: getattr(builtins, name)
+    for name in (
+        "abs", "all", "any", "bin", "bool", "chr", "complex", "dict", "divmod", "enumerate",
+        "filter", "float", "format", "frozenset", "hex", "int", "isinstance", "issubclass",
+        "iter", "len", "list", "map", "max", "min", "next", "oct", "ord", "pow", "print",
+        "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple",
+        "zip", "True", "False", "None", "ArithmeticError", "AssertionError", "Exception",
+        "IndexError", "KeyError", "OverflowError", "StopIteration", "TypeError", "ValueError",
+        "ZeroDivisionError", "NotImplementedError",
+    )
+}  # fmt: skip
 
 _FENCE = re.compile(r"```(?:python|py|sympy)[ \t]*\r?\n(.*?)```", re.DOTALL)
-_SANDBOXED = False
 _LAST = "_verimath_last_value"
+_REFUSED_NODES = (
+    ast.Global, ast.Nonlocal, ast.AsyncFunctionDef, ast.AsyncFor, ast.AsyncWith, ast.Await,
+    ast.ClassDef,
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,87 +145,172 @@ def _parse_gated(source: str) -> tuple[ast.Module | None, str | None]:
         tree = ast.parse(source, mode="exec")
     except SyntaxError as exc:
         return None, f"SyntaxError: {exc.msg} (line {exc.lineno})"
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return None, f"the program cannot be parsed ({type(exc).__name__})"
     refusal = _gate(tree)
     return (None, refusal) if refusal else (tree, None)
 
 
+def module_allowed(module: str) -> bool:
+    """Whether a program may import `module` (an allowed module or, except for the bare
+    `sympy`, a submodule of one), with no private or blocked part in its path."""
+    parts = module.split(".")
+    if not module or any(part.startswith("_") or part in BLOCKED_NAMES for part in parts):
+        return False
+    return any(
+        module == allowed or (allowed != "sympy" and module.startswith(allowed + "."))
+        for allowed in ALLOWED_MODULES
+    )
+
+
+def _name_refused(name: str) -> bool:
+    return name.startswith("__") or name in BLOCKED_NAMES or "plot" in name.lower()
+
+
+def _attribute_refused(name: str) -> bool:
+    return name.startswith("_") or _INTROSPECTION.match(name) is not None or _name_refused(name)
+
+
 def _gate(tree: ast.Module) -> str | None:
+    """Why the tree may not run, or None: the allow-list described in the module docstring."""
+    bound, star = _bound_names(tree)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Import | ast.ImportFrom):
-            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [
-                node.module or ""
-            ]  # fmt: skip
-            for module in modules:
-                if module.split(".")[0] not in ALLOWED_MODULES or _blocked_path(module):
-                    return f"import of '{module}' is not allowed; use sympy or math"
-            for alias in node.names:
-                if alias.name.startswith("_") or alias.name in BLOCKED_NAMES:
-                    return f"'{alias.name}' is not allowed in a program"
-        elif isinstance(node, ast.Name) and _blocked(node.id):
-            return f"'{node.id}' is not allowed in a program"
-        elif isinstance(node, ast.Attribute) and _blocked(node.attr):
-            return f"'.{node.attr}' is not allowed in a program"
-        elif isinstance(node, ast.Global | ast.Nonlocal | ast.AsyncFunctionDef | ast.Await):
+        if isinstance(node, _REFUSED_NODES):
             return f"'{type(node).__name__}' is not allowed in a program"
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            refusal = _check_import(node)
+        elif isinstance(node, ast.Name):
+            refusal = _check_name(node.id, bound, star, isinstance(node.ctx, ast.Load))
+        elif isinstance(node, ast.Attribute):
+            refusal = f"'.{node.attr}' is not allowed" if _attribute_refused(node.attr) else None
+            if refusal is None and node.attr == "format":
+                refusal = _check_format(node.value)
+        elif isinstance(node, ast.MatchClass):
+            refused = [a for a in node.kwd_attrs if _attribute_refused(a)]
+            refusal = f"'.{refused[0]}' is not allowed" if refused else None
+        elif isinstance(node, ast.arg | ast.alias):
+            name = node.arg if isinstance(node, ast.arg) else (node.asname or "")
+            refusal = f"'{name}' is not allowed" if _name_refused(name) else None
+        else:
+            refusal = None
+        if refusal:
+            return refusal if refusal.startswith("import") else f"{refusal} in a program"
     return None
 
 
-def _blocked(name: str) -> bool:
-    return name.startswith("_") or name in BLOCKED_NAMES
+def _bound_names(tree: ast.Module) -> tuple[set[str], bool]:
+    """Every name the program binds anywhere, and whether it star-imports a module."""
+    bound: set[str] = set()
+    star = False
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            bound.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.Lambda):
+            if isinstance(node, ast.FunctionDef):
+                bound.add(node.name)
+            arguments = node.args
+            for arg in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs):
+                bound.add(arg.arg)
+            bound.update(a.arg for a in (arguments.vararg, arguments.kwarg) if a is not None)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                star = star or alias.name == "*"
+                bound.add(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bound.add(node.rest)
+    return bound, star
 
 
-def _blocked_path(module: str) -> bool:
-    return any(_blocked(part) for part in module.split("."))
+def _check_import(node: ast.Import | ast.ImportFrom) -> str | None:
+    if isinstance(node, ast.ImportFrom) and node.level:
+        return "import of relative modules is not allowed; use sympy or math"
+    modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+    for module in modules:
+        if not module_allowed(module):
+            return f"import of '{module}' is not allowed; use sympy or math"
+    if isinstance(node, ast.ImportFrom):
+        for alias in node.names:
+            if alias.name != "*" and (alias.name.startswith("_") or _name_refused(alias.name)):
+                return f"import of '{alias.name}' from '{node.module}' is not allowed"
+    return None
+
+
+def _check_name(name: str, bound: set[str], star: bool, load: bool) -> str | None:
+    if _name_refused(name):
+        return f"'{name}' is not allowed"
+    if not load or name in bound or name in _SAFE_BUILTINS:
+        return None
+    if star and not name.startswith("_"):
+        return None  # may come from `from sympy import *`; unknown names fail at run time
+    return f"'{name}' is not available (it is neither defined by the program nor allowed)"
+
+
+def _check_format(receiver: ast.expr) -> str | None:
+    """`.format` only on a string literal whose fields name no attribute or item: a field such
+    as "{0.__class__}" looks an attribute up by string, out of the gate's sight."""
+    if not (isinstance(receiver, ast.Constant) and isinstance(receiver.value, str)):
+        return "'.format' on anything but a string literal is not allowed (use an f-string)"
+    pending = [receiver.value]
+    while pending:
+        try:
+            fields = list(string.Formatter().parse(pending.pop()))
+        except ValueError:
+            return "a malformed format string is not allowed"
+        for _, field, spec, _ in fields:
+            if field and ("." in field or "[" in field):
+                return f"the format field '{{{field}}}' is not allowed (use an f-string)"
+            if spec:
+                pending.append(spec)
+    return None
 
 
 def _guarded_import(name, globals=None, locals=None, fromlist=(), level=0):  # noqa: A002
     """The program's `__import__`: allowed modules only (the gate checked the text; this
     covers the same at run time)."""
-    if level != 0 or name.split(".")[0] not in ALLOWED_MODULES or _blocked_path(name):
+    if level != 0 or not module_allowed(name):
         raise ImportError(f"import of '{name}' is not allowed; use sympy or math")
+    for item in fromlist or ():
+        if item != "*" and (item.startswith("_") or _name_refused(item)):
+            raise ImportError(f"import of '{item}' from '{name}' is not allowed")
     return builtins.__import__(name, globals, locals, fromlist, level)
 
 
-_SAFE_BUILTINS = {
-    name: getattr(builtins, name)
-    for name in (
-        "abs", "all", "any", "bin", "bool", "chr", "complex", "dict", "divmod", "enumerate",
-        "filter", "float", "format", "frozenset", "hex", "int", "isinstance", "issubclass",
-        "iter", "len", "list", "map", "max", "min", "next", "oct", "ord", "pow", "print",
-        "range", "repr", "reversed", "round", "set", "slice", "sorted", "str", "sum", "tuple",
-        "zip", "True", "False", "None", "ArithmeticError", "AssertionError", "Exception",
-        "IndexError", "KeyError", "OverflowError", "StopIteration", "TypeError", "ValueError",
-        "ZeroDivisionError", "NotImplementedError",
-    )
-}  # fmt: skip
+def run_program(
+    source: str, *, gate: bool = True, max_output_chars: int = MAX_OUTPUT_CHARS
+) -> ProgramRun:
+    """Run a program and return what it printed (or, like a REPL, the value of its last
+    expression). Works only in a confined child (`confinement.run_confined`). `gate=False`
+    runs it with the full builtins and no gate: only the escape tests use it, to show that
+    the operating system's layer holds alone."""
+    from verimath.tools import confinement
 
-
-def run_program(source: str, *, max_output_chars: int = MAX_OUTPUT_CHARS) -> ProgramRun:
-    """Run a gated program and return what it printed (or, like a REPL, the value of its last
-    expression). Works only inside a sandbox worker that called `enter_sandbox`."""
-    if not _SANDBOXED:
+    if not confinement.is_confined():
         raise RuntimeError("run_program runs only inside a sandboxed program worker")
-    tree, refusal = _parse_gated(source)
-    if tree is None:
-        return ProgramRun(source, refusal or "the program was refused", False)
+    if gate:
+        tree, refusal = _parse_gated(source)
+        if tree is None:
+            return ProgramRun(source, refusal or "the program was refused", False)
+        program_builtins: object = {**_SAFE_BUILTINS, "__import__": _guarded_import}
+    else:
+        tree, program_builtins = ast.parse(source), builtins
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        # Like a REPL, a last bare expression is shown: keep its value under a name the gate
-        # forbids programs to use, so the program itself cannot reach it.
+        # Like a REPL, a last bare expression is shown: keep its value under a name of ours.
         last = tree.body[-1]
         tree.body[-1] = ast.copy_location(
             ast.Assign([ast.Name(_LAST, ast.Store())], last.value), last
         )
         ast.fix_missing_locations(tree)
-    namespace: dict[str, object] = {
-        "__builtins__": {**_SAFE_BUILTINS, "__import__": _guarded_import},
-        "__name__": "__program__",
-    }
+    namespace: dict[str, object] = {"__builtins__": program_builtins, "__name__": "__program__"}
     printed = io.StringIO()
     ok = True
     try:
         with contextlib.redirect_stdout(printed):
-            # Only in the locked-down program worker (_SANDBOXED is checked above), after the gate.
-            exec(compile(tree, "<program>", "exec"), namespace)  # safe: sandboxed worker only
+            # Only in a confined child (checked above), after the gate.
+            exec(compile(tree, "<program>", "exec"), namespace)  # safe: confined child only
             if namespace.get(_LAST) is not None:
                 print(namespace[_LAST])
     except MemoryError:
@@ -214,12 +329,15 @@ def run_program(source: str, *, max_output_chars: int = MAX_OUTPUT_CHARS) -> Pro
 
 
 def warm_up() -> None:
-    """Import everything a typical program reaches before the lock-down, when files can still
-    be read: the allowed modules, every lazily loaded SymPy name, and the submodules SymPy
-    imports on first use of its solvers, integrals, sums, matrices and physics units."""
+    """Import, in the program worker, everything a typical program reaches, since a confined
+    child can open no file to import: the allowed modules, every lazily loaded SymPy name, and
+    the submodules SymPy imports on first use of its solvers, integrals, sums, matrices and
+    physics units. Then switch SymPy's string parser off: `sympify` and `parse_expr` of a
+    string evaluate Python, and many SymPy functions sympify their string arguments."""
     import importlib
 
     import sympy
+    import sympy.parsing.sympy_parser as sympy_parser
 
     for module in sorted(ALLOWED_MODULES):
         importlib.import_module(module)
@@ -247,61 +365,25 @@ def warm_up() -> None:
         lambda: sympy.apart(1 / (x**2 - 1)),
         lambda: sympy.rsolve(f(n) - f(n - 1) - 1, f(n)),
         lambda: sympy.dsolve(sympy.Derivative(g(x), x) - g(x)),
+        lambda: sympy.CRootOf(x**5 - x + 1, 0).evalf(),  # SymPy lambdifies inside: codegen
+        lambda: sympy.pretty(sympy.Integral(x, x)),
+        lambda: sympy.latex(sympy.sqrt(x) / 2),
     )
     for job in workload:
         with contextlib.suppress(Exception):
             job()
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise PermissionError("SymPy's string parser is not available inside a program")
+
+    sympy_parser.parse_expr = refuse  # type: ignore[assignment]
+    sympy_parser.eval_expr = refuse  # type: ignore[assignment]
 
 
 # Submodules SymPy imports inside functions on first use.
 _LAZY_SYMPY_MODULES = (
     "sympy.assumptions.wrapper", "sympy.combinatorics", "sympy.physics.units",
     "sympy.physics.matrices", "sympy.sets.setexpr", "sympy.tensor.tensor", "sympy.stats",
-    "sympy.ntheory", "sympy.discrete", "sympy.geometry", "sympy.vector",
-)  # fmt: skip
-
-
-def enter_sandbox(cpu_seconds: int) -> None:
-    """Lock this process down before it reads a program (see the module docstring). Called once
-    by the worker after SymPy is imported; there is no way back."""
-    global _SANDBOXED
-    import os
-    import resource
-    import signal
-
-    import sympy.parsing.sympy_parser as sympy_parser
-
-    def refuse(*_args: object, **_kwargs: object) -> None:
-        raise PermissionError("not available inside a program")
-
-    # SymPy's string parser evaluates Python: no string reaches it from a program.
-    sympy_parser.parse_expr = refuse  # type: ignore[assignment]
-    sympy_parser.eval_expr = refuse  # type: ignore[assignment]
-    for name in _OS_FUNCTIONS:
-        for module in (os, __import__("posix")):
-            if hasattr(module, name):
-                setattr(module, name, refuse)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write fails with an error, not a kill
-    os.closerange(3, 4096)
-    for limit, value in (
-        (resource.RLIMIT_NPROC, 0),
-        (resource.RLIMIT_FSIZE, 0),
-        (resource.RLIMIT_NOFILE, 3),
-        (resource.RLIMIT_CPU, cpu_seconds),
-        (resource.RLIMIT_CORE, 0),
-    ):
-        with contextlib.suppress(ValueError, OSError):
-            resource.setrlimit(limit, (value, value))
-    _SANDBOXED = True
-
-
-# The `os`/`posix` functions a program could use on the world outside its own memory.
-_OS_FUNCTIONS = (
-    "system", "popen", "fork", "forkpty", "execv", "execve", "execl", "execle", "execlp",
-    "execvp", "execvpe", "spawnl", "spawnle", "spawnv", "spawnve", "spawnlp", "spawnvp",
-    "posix_spawn", "posix_spawnp", "kill", "killpg", "remove", "unlink", "rmdir",
-    "removedirs", "rename", "renames", "replace", "mkdir", "makedirs", "chmod", "chown",
-    "lchown", "truncate", "ftruncate", "link", "symlink", "open", "putenv", "unsetenv",
-    "setuid", "setgid", "chdir", "chroot", "mkfifo", "mknod", "utime", "listdir", "scandir",
-    "walk",
+    "sympy.ntheory", "sympy.discrete", "sympy.geometry", "sympy.vector", "sympy.codegen",
+    "sympy.printing.pycode",
 )  # fmt: skip

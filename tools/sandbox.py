@@ -34,8 +34,12 @@ class SandboxFailure(VerimathError, RuntimeError):
     """The worker died or answered with an error."""
 
 
-# The only environment variables a program worker inherits: what Python needs to start.
-_PROGRAM_ENV = frozenset({"PYTHONUNBUFFERED", "PYTHONPATH", "PATH", "LANG", "LC_ALL", "TMPDIR"})
+# The only environment variables a program worker inherits: what Python needs to start, and
+# the test hook that switches programs off (confinement.UNAVAILABLE_ENV; it cannot weaken them).
+_PROGRAM_ENV = frozenset(
+    {"PYTHONUNBUFFERED", "PYTHONPATH", "PATH", "LANG", "LC_ALL", "TMPDIR",
+     "VERIMATH_PROGRAMS_UNAVAILABLE"}
+)  # fmt: skip
 
 
 class _Worker:
@@ -76,9 +80,10 @@ class _Worker:
 class SandboxPool:
     """A fixed number of reusable workers; thread-safe.
 
-    `programs=True` starts program workers (see `programs.enter_sandbox`), and `single_use`
-    throws each worker away after one call, so nothing a call leaves behind reaches the next;
-    its replacement starts in the background meanwhile, so the next call does not wait for it.
+    `programs=True` starts program workers (each program runs in a confined child of one; see
+    `verimath.tools.confinement`), and `single_use` throws each worker away after one call, so
+    nothing a call leaves behind reaches the next; its replacement starts in the background
+    meanwhile, so the next call does not wait for it.
     """
 
     def __init__(

@@ -16,6 +16,9 @@ from verimath.tools.verdict import Check, Equivalence, Verdict
 __all__ = ["Verifier"]
 
 MAX_TEXT_CHARS = 20_000
+# A program worker stops its program at the time limit itself; the host waits this much longer
+# before it gives up on the worker.
+_SUPERVISOR_MARGIN_S = 5.0
 
 
 class Verifier:
@@ -33,20 +36,25 @@ class Verifier:
         return self
 
     def run_program(self, source: str) -> ProgramRun:
-        """Run a program the model wrote in a locked-down, single-use worker process (see
-        `verimath.tools.programs`) and return its output. A program that is refused, raises,
-        runs out of memory or time comes back with `ok=False` and the reason as its output."""
+        """Run a program the model wrote in a confined child of a program worker (see
+        `verimath.tools.programs` and `verimath.tools.confinement`) and return its output. A
+        program that is refused, raises, runs out of memory or time comes back with `ok=False`
+        and the reason as its output; where the kernel cannot confine programs, every program
+        comes back so, with "programs cannot run here: <why>"."""
         if len(source) > MAX_PROGRAM_CHARS:
             return ProgramRun(source, f"the program is over {MAX_PROGRAM_CHARS} characters", False)
         with self._programs_lock:
             if self._programs is None:  # started on first use: most agents never run programs
+                # Single use: each program runs in a fresh confined child, and its worker is
+                # then replaced (in the background), so no later program (another user's,
+                # on a server) finds an earlier one's text in the memory it was forked from.
                 self._programs = SandboxPool(
-                    self._workers, timeout_s=self._timeout_s, memory_mb=self._memory_mb,
-                    programs=True, single_use=True,
+                    self._workers, timeout_s=self._timeout_s + _SUPERVISOR_MARGIN_S,
+                    memory_mb=self._memory_mb, programs=True, single_use=True,
                 )  # fmt: skip
             pool = self._programs
         try:
-            result = pool.call("run_program", source=source)
+            result = pool.call("run_program", source=source, time_limit_s=self._timeout_s)
         except SandboxTimeout:
             return ProgramRun(
                 source, f"the program ran past {self._timeout_s:g} s and was stopped", False

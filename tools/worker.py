@@ -1,8 +1,10 @@
 """Entry point of a verification worker process: JSON lines in, JSON lines out.
 
 Runs with an address-space limit so a runaway expression dies here, not in the caller. With
-`--programs` it is a program worker instead: locked down by `programs.enter_sandbox` before it
-reads anything, it runs the model's SymPy programs (and nothing else).
+`--programs` it is a program worker instead: the trusted supervisor of the model's programs. It
+imports and warms SymPy, proves that the seccomp filter loads (`confinement.probe`; its ready
+line says why not, if not), and then runs each program in a fresh confined child
+(`confinement.run_confined`), never in itself. It never parses a program: the child does.
 """
 
 from __future__ import annotations
@@ -13,6 +15,12 @@ import resource
 import sys
 from typing import Any
 
+from verimath.tools import confinement
+
+# What a child's output may grow to before it is cut and the child killed: the runner caps its
+# own output at MAX_OUTPUT_CHARS; a program writing to its descriptors directly meets this.
+_MAX_CHILD_BYTES = 16_384
+
 
 def _limit_memory(megabytes: int) -> None:
     limit = megabytes * 1024 * 1024
@@ -22,14 +30,37 @@ def _limit_memory(megabytes: int) -> None:
         pass  # platforms without RLIMIT_AS still get the caller's timeout
 
 
-def _handle(request: dict[str, Any], programs: bool) -> Any:
+def _run_program(args: dict[str, Any], unavailable: str | None, cpu_seconds: int) -> Any:
+    """One program in a confined child. `gate` is False only in the escape tests, which show
+    that the operating system's layer holds with the full builtins."""
+    from verimath.tools.programs import ProgramRun, run_program
+
+    source, gate = str(args["source"]), bool(args.get("gate", True))
+    if unavailable:
+        return ProgramRun(source, f"programs cannot run here: {unavailable}", False).to_dict()
+    wall_s = float(args.get("time_limit_s", 10.0))
+    outcome = confinement.run_confined(
+        lambda: _as_pair(run_program(source, gate=gate)),
+        wall_s=wall_s,
+        cpu_s=min(cpu_seconds, int(wall_s) + 1),
+        max_bytes=_MAX_CHILD_BYTES,
+    )
+    output = outcome.output
+    if outcome.unavailable:
+        output = f"programs cannot run here: {output}"
+    return ProgramRun(source, output, outcome.ok).to_dict()
+
+
+def _as_pair(run: Any) -> tuple[bool, str]:
+    return run.ok, run.output
+
+
+def _handle(request: dict[str, Any], programs: bool, unavailable: str | None, cpu: int) -> Any:
     op = request.get("op")
     args = request.get("args") or {}
     if programs:
-        from verimath.tools.programs import run_program
-
         if op == "run_program":
-            return run_program(str(args["source"])).to_dict()
+            return _run_program(args, unavailable, cpu)
         raise ValueError(f"a program worker runs programs only, not {op!r}")
     from verimath.tools import checks, equivalence
 
@@ -50,24 +81,28 @@ def main() -> None:
     options = parser.parse_args()
     # Imported before the limit and the ready line: importing SymPy is the costly part, and
     # the caller's per-check timeout must not count it.
+    unavailable = None
     if options.programs:
         from verimath.tools import programs
 
-        programs.warm_up()  # once locked down, the worker can read no file to import
+        programs.warm_up()  # a confined child can open no file to import
     else:
         from verimath.tools import checks, equivalence  # noqa: F401
 
     _limit_memory(options.memory_mb)
-    if options.programs:
-        programs.enter_sandbox(options.cpu_seconds)
     # The parser caps exact numbers near 20k digits; printing one (1/2004! has 5,700) must work.
     if hasattr(sys, "set_int_max_str_digits"):
         sys.set_int_max_str_digits(25_000)
-    sys.stdout.write(json.dumps({"ready": True}) + "\n")
+    hello: dict[str, Any] = {"ready": True}
+    if options.programs:
+        unavailable = confinement.probe()
+        hello["unavailable"] = unavailable
+    sys.stdout.write(json.dumps(hello) + "\n")
     sys.stdout.flush()
     for line in sys.stdin:
         try:
-            reply = {"ok": True, "result": _handle(json.loads(line), options.programs)}
+            result = _handle(json.loads(line), options.programs, unavailable, options.cpu_seconds)
+            reply = {"ok": True, "result": result}
         except MemoryError:
             reply = {"ok": False, "error": "the check ran out of memory"}
         except RecursionError:
