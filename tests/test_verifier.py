@@ -103,7 +103,7 @@ def test_question_aware_checks(verifier, question, candidate, expected):
         ("Factor $x^2 - 4$.", "x^2 - 4", "refuted", "factored form"),
         ("Expand $(x+2)(x+3)$.", "x^2+5x+6", "verified", "expanded form"),
         ("Expand $(x+2)(x+3)$.", "x^2+5x+5", "refuted", "equal"),
-        ("Simplify $\\frac{x^2-1}{x-1}$.", "x+1", "verified", "expression"),
+        ("Simplify $\\frac{x^2-1}{x-1}$.", "x+1", "verified", "simplified form"),
         # systems: substitution into every equation, then completeness
         ("Solve the system $x + y = 10$, $x - y = 2$.", "x = 6, y = 4", "verified", "completeness"),
         ("Solve the system $x + y = 10$, $x - y = 2$.", "(6, 4)", "verified", "completeness"),

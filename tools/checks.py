@@ -5,6 +5,10 @@ asks; each check below returns a `Verdict` whose checks are certificates: what w
 residual or value, and why it passed or failed. `verified` needs a passed check, a failed check
 makes the answer `refuted`, and anything SymPy cannot decide leaves it `unverified`.
 
+`verified` also needs the candidate to be an answer: the right value, not an approximation the
+question did not ask for (`precision`), not the question's operation left unevaluated
+(`answer_form`), and for simplify, expand and factor tasks in the asked form.
+
 Only `mathparse` turns text into SymPy objects; nothing here evaluates text as code.
 """
 
@@ -21,6 +25,7 @@ from sympy.functions.elementary.trigonometric import (
 )
 from sympy.printing.str import StrPrinter
 
+from verimath.tools.answer_form import not_an_answer, restates, written_form
 from verimath.tools.equivalence import compare_expressions, numerically_equal, prepare_answer
 from verimath.tools.mathparse import (
     ParseError,
@@ -29,23 +34,40 @@ from verimath.tools.mathparse import (
     parse_expression,
     parse_items,
 )
+from verimath.tools.precision import (
+    Rounding,
+    compare_numbers,
+    rounded_text,
+    rounding_asked,
+    shown_places,
+)
 from verimath.tools.question import NoTask, Task, find_checkable, recognise
 from verimath.tools.verdict import Check, Verdict, shorten
 
 __all__ = ["check_answer", "find_checkable"]
 
-_DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_TOLERANCE_NOTE = "decimals match when equal to the shown precision (half a unit in the last place)"
 _UNEVALUATED = (sympy.Derivative, sympy.Integral, sympy.Limit, sympy.Sum, sympy.Product, sympy.Subs)
 _MAX_ANSWER_CHARS = 200  # a computed answer longer than this is not one a user reads
 
 
 def check_answer(question: str, candidate: str) -> Verdict:
-    """Check the candidate against what the question lets SymPy compute."""
+    """Check the candidate against what the question lets SymPy compute. A candidate that
+    still contains the operation to carry out (`17 \\times 23`) is left `unverified`, with a
+    note, whatever its value: it is not an answer."""
     task = recognise(question)
     if isinstance(task, NoTask):
         return Verdict("unverified", (Check("question", "not_applicable", task.reason),))
-    return _CHECKS[task.kind](task, candidate)
+    verdict = _CHECKS[task.kind](replace(task, rounding=rounding_asked(question)), candidate)
+    problem = not_an_answer(candidate) if verdict.status != "unverified" else None
+    if verdict.status == "verified" and restates(candidate, task.source):
+        problem = f"the answer restates the question's {task.source}; give its value"
+    if problem:
+        return replace(verdict, status="unverified", checks=(*verdict.checks, _form(problem)))
+    return verdict
+
+
+def _form(problem: str) -> Check:
+    return Check("answer form", "not_applicable", problem)
 
 
 def _unverified(name: str, reason: str) -> Verdict:
@@ -79,27 +101,6 @@ def _candidate_expression(candidate: str) -> sympy.Expr:
     if not isinstance(value, sympy.Expr):
         raise ParseError("not an expression")
     return value
-
-
-def _decimal_tolerance(candidate: str) -> sympy.Rational | None:
-    places = [len(d.split(".")[1]) for d in _DIGITS.findall(candidate) if "." in d]
-    return sympy.Rational(1, 2 * 10 ** min(places)) if places else None
-
-
-def _same_number(a: sympy.Expr, b: sympy.Expr, tolerance: sympy.Rational | None) -> bool | None:
-    """True when equal (exactly, or for a decimal candidate strictly within half a unit of its
-    last place); False when they differ; None when they agree to 40 digits but SymPy cannot
-    prove it (nested radicals, trigonometric products) - never counted as a pass or a failure."""
-    if not (a.is_finite and b.is_finite):
-        return a == b  # oo matches only oo
-    difference = sympy.simplify(a - b)
-    if difference == 0:
-        return True
-    if tolerance is not None and (sympy.Abs(difference) < tolerance) is sympy.true:
-        return True
-    if difference.is_zero is False:  # SymPy proves it: 1/2004! + 1 is not 1
-        return False
-    return None if numerically_equal(a, b) else False
 
 
 def _residual_zero(expression: sympy.Expr, at: dict) -> tuple[bool | None, sympy.Expr]:
@@ -143,11 +144,14 @@ class _AnswerPrinter(StrPrinter):
     _print_Abs = _print_log = _print_Function
 
 
-def _answer_text(value: sympy.Basic) -> str | None:
+def _answer_text(value: sympy.Basic, rounding: Rounding | None = None) -> str | None:
     """An exact number as an answer a user reads (`-1/3`, `2 - sqrt(3)`, `5 + 5*i`), or None
-    when it is not exact (a decimal), too long to read, or would not read back as itself."""
+    when it is not exact (a decimal), too long to read, or would not read back as itself.
+    When the question asks for a rounding, the rounded decimal (None if it does not say how)."""
     if not isinstance(value, sympy.Expr) or value.has(sympy.Float) or free_variables(value):
         return None
+    if rounding is not None:
+        return rounded_text(value, rounding)
     angles = value.atoms(TrigonometricFunction, InverseTrigonometricFunction)
     if len(angles) > 1 or any(f.args[0].has(sympy.pi) for f in angles):
         return None  # sin(pi/9)^2…, arctan(2/5) + arctan(5/2): what SymPy could not reduce
@@ -194,7 +198,7 @@ def _check_value(task: Task, candidate: str) -> Verdict:
     # (-27)^{5/3}: SymPy's principal value is complex where a reader may mean the real root, so
     # a complex value is offered as the answer only when the question itself is complex.
     plain = value.is_extended_real is True or task.target.has(sympy.I)
-    computed = _answer_text(value) if plain else None
+    computed = _answer_text(value, task.rounding) if plain else None
     return replace(_compare_value(task, name, value, candidate), computed=computed)
 
 
@@ -206,17 +210,13 @@ def _compare_value(task: Task, name: str, value: sympy.Basic, candidate: str) ->
     if len(values) != 1:
         detail = f"{task.source} = {shorten(value)}; the candidate states {len(values)} values"
         return Verdict("refuted", (Check(name, "failed", detail),))
-    tolerance = _decimal_tolerance(candidate)
-    same = _same_number(values[0], value, tolerance)
-    if same is True:
-        note = f" ({_TOLERANCE_NOTE})" if tolerance is not None else ""
+    match = compare_numbers(values[0], value, candidate, task.rounding)
+    if match.same is True:
+        note = f" ({match.note})" if match.note else ""
         detail = f"SymPy computed {task.source} = {shorten(value)}; the candidate agrees{note}"
         return Verdict("verified", (Check(name, "passed", detail),))
-    if same is None:
-        detail = (
-            f"{task.source} = {shorten(value)} agrees with the candidate to 40 digits, unproven"
-        )
-        return _unverified(name, detail)
+    if match.same is None:
+        return _unverified(name, f"SymPy computed {task.source} = {shorten(value)}; {match.note}")
     if value.is_extended_real is False and values[0].is_real:
         # (-27)^{5/3}: SymPy's principal value is complex, a reader may mean the real root.
         detail = f"SymPy's principal value {shorten(value)} is complex; the real root may be meant"
@@ -246,7 +246,7 @@ def _roots_answer(task: Task, roots: list[sympy.Expr] | None) -> str | None:
         if any(root.is_real is None for root in roots):
             return None
         roots = [root for root in roots if root.is_real]
-    texts = [_answer_text(root) for root in roots]
+    texts = [_answer_text(root, task.rounding) for root in roots]
     if not texts or None in texts:
         return None
     return _short(", ".join(f"{task.variable} = {text}" for text in texts))
@@ -260,14 +260,20 @@ def _compare_roots(
         values = _candidate_values(candidate)
     except ParseError as exc:
         return _unverified("roots", f"candidate: {exc}")
-    tolerance = _decimal_tolerance(candidate)
+
+    def same(value: sympy.Expr, root: sympy.Expr) -> bool | None:
+        return compare_numbers(value, root, candidate, task.rounding).same
+
     checks: list[Check] = []
     for value in values:
         ok, residual = _residual_zero(polynomial, {variable: value})
-        if ok is not True and tolerance is not None and roots is not None:
-            near = [_same_number(value, root, tolerance) for root in roots]
-            ok = True if True in near else ok
         detail = f"{variable} = {shorten(value)} in {fragment}: residual {shorten(residual)}"
+        if ok is not True and roots is not None:  # a decimal near a root: rounded, or approximate
+            near = [compare_numbers(value, root, candidate, task.rounding) for root in roots]
+            match = next((m for m in near if m.same is True), None)
+            match = match or next((m for m in near if m.same is None and m.note), None)
+            if match is not None:
+                ok, detail = match.same, f"{detail}; {match.note}"
         checks.append(Check("substitution", _outcome(ok), detail))
     if any(c.outcome == "failed" for c in checks):
         return Verdict("refuted", tuple(checks))
@@ -275,10 +281,10 @@ def _compare_roots(
         reason = "the question asks for particular roots; which ones is not checked"
         return Verdict("unverified", (*checks, Check("completeness", "not_applicable", reason)))
     if roots is None or any(c.outcome != "passed" for c in checks):
-        reason = "SymPy found no finite root list" if roots is None else "a residual is unproven"
+        reason = "SymPy found no finite root list" if roots is None else "a root is not exact"
         checks.append(Check("completeness", "not_applicable", reason))
         return Verdict("unverified", tuple(checks))
-    matches = [[_same_number(r, v, tolerance) for v in values] for r in roots]
+    matches = [[same(v, r) for v in values] for r in roots]
     missing = [r for r, m in zip(roots, matches, strict=True) if True not in m and None not in m]
     undecided = [r for r, m in zip(roots, matches, strict=True) if True not in m and None in m]
     if task.real_only:
@@ -320,7 +326,7 @@ def _system_answer(task: Task, variables: list[sympy.Symbol], solutions: list[di
         if any(v.is_real is None for s in solutions for v in s.values()):
             return None
         solutions = [s for s in solutions if all(v.is_real for v in s.values())]
-    texts = [[_answer_text(s[v]) for v in variables] for s in solutions]
+    texts = [[_answer_text(s[v], task.rounding) for v in variables] for s in solutions]
     if not texts or any(None in row for row in texts):
         return None
     if len(texts) == 1:
@@ -346,6 +352,8 @@ def _compare_system(
         shown = ", ".join(f"{v} = {shorten(assignment[v])}" for v in variables)
         detail = f"{shown} in {task.source}: residuals {[shorten(r) for _, r in outcomes]}"
         ok = False if any(o is False for o, _ in outcomes) else all(o for o, _ in outcomes) or None
+        if ok is not True and (shown_places(candidate) is not None or task.rounding):
+            ok, detail = None, f"{detail}; decimals approximate a solution at best, unchecked"
         checks.append(Check("substitution", _outcome(ok), detail))
     if any(c.outcome == "failed" for c in checks):
         return Verdict("refuted", tuple(checks))
@@ -364,7 +372,10 @@ def _compare_system(
     missing = [
         s
         for s in solutions
-        if not any(all(_same_number(s[v], a[v], None) for v in variables) for a in assignments)
+        if not any(
+            all(compare_numbers(a[v], s[v], candidate, task.rounding).same for v in variables)
+            for a in assignments
+        )
     ]
     listed = [tuple(shorten(s[v]) for v in variables) for s in solutions]
     if missing:
@@ -392,7 +403,8 @@ def _assignments(candidate: str, variables: list[sympy.Symbol]) -> list[dict]:
 # ----------------------------------------------------------------------------- expressions
 def _check_expression(task: Task, candidate: str) -> Verdict:
     """A derivative, a symbolic sum or limit, or a simplification: the candidate must equal
-    what SymPy computes (simplify, cross-checked at random points)."""
+    what SymPy computes (simplify, cross-checked at random points). Decimals in a candidate
+    approximate at best: unequal, they leave it unverified rather than refuted."""
     value = _evaluate(task.target)
     if value is None:
         return _unverified("expression", f"SymPy could not evaluate {task.source}")
@@ -408,10 +420,49 @@ def _check_expression(task: Task, candidate: str) -> Verdict:
     )
     if result.equivalent is True:
         return Verdict("verified", (Check("expression", "passed", f"{computed}; {result.reason}"),))
+    if result.equivalent is False and shown_places(candidate) is not None:
+        detail = f"{computed}; the candidate's decimals approximate it at best (not checked)"
+        return _unverified("expression", detail)
     if result.equivalent is False:
         detail = f"{computed}; the candidate {shorten(stated)} {result.reason}"
         return Verdict("refuted", (Check("expression", "failed", detail),))
     return _unverified("expression", f"{computed}; {result.reason}")
+
+
+def _check_simplified(task: Task, candidate: str) -> Verdict:
+    """Simplify: equal to the given expression, not the given expression unchanged, and no
+    more operations as written than SymPy's simplest form (`x + 4x` is not simplified)."""
+    verdict = _check_expression(task, candidate)
+    if verdict.status != "verified":
+        return verdict
+    try:
+        written = written_form(candidate.rsplit("=", 1)[-1])
+        given = written_form(task.source)
+    except ParseError as exc:
+        return replace(verdict, status="unverified", checks=(*verdict.checks, _form(str(exc))))
+    size = sympy.count_ops(written)
+    simplest, *others = _simplified_forms(task.target)
+    least = max(sympy.count_ops(form) for form in (simplest, *others))
+    if written == given:
+        problem = f"the answer is the expression to simplify, unchanged; SymPy gives {simplest}"
+    elif size > least:
+        problem = (
+            f"not simplified: {shorten(written)} has {size} operations as written, SymPy's "
+            f"{shorten(simplest)} {sympy.count_ops(simplest)}"
+        )
+    else:
+        detail = f"{size} operation(s) as written, as few as one of SymPy's simplified forms"
+        form = Check("simplified form", "passed", detail)
+        return replace(verdict, checks=(*verdict.checks, form))
+    return replace(verdict, status="unverified", checks=(*verdict.checks, _form(problem)))
+
+
+def _simplified_forms(expression: sympy.Expr) -> list[sympy.Expr]:
+    """SymPy's simplified forms of an expression, `simplify`'s first. Each is a fair answer to
+    "simplify": a polynomial expanded (`21a^5 - 7a^4 - …`) as much as `simplify`'s nested
+    `a(a^3(21a - 7) - …)`, a rational function cancelled or factored."""
+    forms = [sympy.simplify(expression), sympy.factor(expression), sympy.cancel(expression)]
+    return forms + ([sympy.expand(expression)] if expression.is_polynomial() else [])
 
 
 def _check_antiderivative(task: Task, candidate: str) -> Verdict:
@@ -507,4 +558,5 @@ _CHECKS: dict[str, Callable[[Task, str], Verdict]] = {
     "antiderivative": _check_antiderivative,
     "factor": _check_rewrite,
     "expand": _check_rewrite,
+    "simplify": _check_simplified,
 }

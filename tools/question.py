@@ -24,10 +24,13 @@ from verimath.tools.languages import KNOWN_WORDS as _KNOWN_WORDS
 from verimath.tools.languages import PROSE_WORD as _PROSE_WORD
 from verimath.tools.languages import read_question as _read
 from verimath.tools.mathparse import ParseError, free_variables, parse_expression
+from verimath.tools.precision import Rounding
 
 __all__ = ["Task", "NoTask", "TaskKind", "recognise", "find_checkable"]
 
-TaskKind = Literal["roots", "system", "value", "expression", "antiderivative", "factor", "expand"]
+TaskKind = Literal[
+    "roots", "system", "value", "expression", "antiderivative", "factor", "expand", "simplify"
+]
 
 
 @dataclass(frozen=True)
@@ -37,7 +40,8 @@ class Task:
     roots: an equation in one unknown; system: a Tuple of equations; value: a closed expression
     (possibly an unevaluated integral, limit, sum or derivative at a point); expression: an
     expression in free variables to be matched after evaluation; antiderivative: the integrand,
-    with `variable`; factor / expand: the expression to be rewritten in that form."""
+    with `variable`; factor / expand / simplify: the expression to be rewritten in that form.
+    `rounding` is the rounding the question asks for, if any (set by `checks.check_answer`)."""
 
     kind: TaskKind
     source: str
@@ -45,6 +49,7 @@ class Task:
     variable: sympy.Symbol | None = None
     real_only: bool = False
     all_roots: bool = True  # False: the question asks for particular roots only
+    rounding: Rounding | None = None
 
 
 @dataclass(frozen=True)
@@ -97,8 +102,13 @@ _ASKS_VALUE = re.compile(
 )
 # What may follow it: punctuation, `= ?`, or a new sentence about the answer's form.
 _AFTER_VALUE = re.compile(
-    r"^\s*(?:=\s*)?\??\s*[.?!:]*\s*(?:$|(?:express|give|write|enter|round|simplify|your\s+answer)\b)",
+    r"^\s*(?:=\s*)?\??\s*[.?!:,]*\s*(?:$|(?:express|give|write|enter|round(?:ed)?|simplify"
+    r"|your\s+answer|to\s+the\s+nearest|(?:correct\s+)?to\s+\w+\s+(?:decimal|significant))\b)",
     re.I,
+)
+# "to 3 decimal places", "2 significant figures": a precision, not a number of the problem.
+_PRECISION = re.compile(
+    r"\b\d{1,2}\s+(?:decimal\s+(?:places?|digits?)|significant\s+(?:figures?|digits?))", re.I
 )
 _COUNTS = re.compile(r"\bhow\s+many\b|\bnumber\s+of\b", re.I)
 # "the positive root", "two solutions", "the largest value of x": not every root is asked for.
@@ -207,7 +217,7 @@ def _parse_fragments(texts: list[str]) -> list[_Fragment]:
 def _numbers_outside(question: str, used: list[str]) -> bool:
     """A word problem mentions numbers outside the math it poses; then that math is not the
     whole question and its value is not the answer."""
-    in_question = len(_DIGITS.findall(_words_to_symbols(question)))
+    in_question = len(_DIGITS.findall(_PRECISION.sub(" ", _words_to_symbols(question))))
     return in_question > sum(len(_DIGITS.findall(text)) for text in used)
 
 
@@ -371,7 +381,7 @@ def _operation_task(question: str, parsed: list[_Fragment], intents: set[str]) -
         if _numbers_outside(question, used):
             return NoTask("the question has numbers outside the expression")
         (name,) = rewrite
-        kind = {"factor": "factor", "expand": "expand", "simplify": "expression"}[name]
+        kind = {"factor": "factor", "expand": "expand", "simplify": "simplify"}[name]
         return Task(kind, subject.text, f, variable)
     return NoTask("the operation asked for is not clear")
 
