@@ -11,6 +11,10 @@ LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
+# No telemetry or usage statistics from any library, in the demo, the tests or CI.
+export HF_HUB_DISABLE_TELEMETRY := 1
+export DO_NOT_TRACK := 1
+export RAY_USAGE_STATS_ENABLED := 0
 
 .PHONY: demo test install lint clean
 

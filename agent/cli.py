@@ -259,7 +259,7 @@ def batch(
                 agent.ask,
                 rows,
                 output,
-                grade=lambda gold, answer: verifier.equivalent(gold, answer).equivalent,
+                grade=lambda gold, answer: verifier.grade(gold, answer).equivalent,
                 model_name=agent.backend.name,
                 retry_errors=retry_errors,
                 timeout_s=timeout,
@@ -547,7 +547,7 @@ def evaluate(
         verifier = context.verifier
 
         def grade(gold: str, answer: str) -> bool | None:
-            return verifier.equivalent(gold, answer).equivalent
+            return verifier.grade(gold, answer).equivalent
 
         answerers = {"full": (full.ask, grade)}
         variants = []

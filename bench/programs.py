@@ -60,7 +60,7 @@ def main() -> None:
             correct = verified = wrong_verified = wrote = ran = ran_ok = 0
             for row, answer in zip(rows, answers, strict=True):
                 right = answer.answer is not None and bool(
-                    verifier.equivalent(str(row.gold), answer.answer).equivalent
+                    verifier.grade(str(row.gold), answer.answer).equivalent
                 )
                 correct += right
                 verified += answer.status == "verified"

@@ -71,7 +71,7 @@ def main() -> None:
         seconds = time.perf_counter() - start
 
         def right(gold: str, answer: str | None) -> bool:
-            return answer is not None and verifier.equivalent(gold, answer).equivalent is True
+            return answer is not None and verifier.grade(gold, answer).equivalent is True
 
         table: dict[str, list[tuple[bool, str]]] = {k: [] for k in ("k1", "maj", "ver", "agent")}
         for (_, row), answer in zip(rows, answers, strict=True):

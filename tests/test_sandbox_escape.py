@@ -92,6 +92,9 @@ def test_proc_environ_and_secrets_stay_out_of_reach(pool):
     holder = subprocess.Popen(["sleep", "30"], env={"VERIMATH_API_KEY": SECRET})
     try:
         environ = Path(f"/proc/{holder.pid}/environ")
+        deadline = time.monotonic() + 10
+        while SECRET not in environ.read_text() and time.monotonic() < deadline:
+            time.sleep(0.01)  # empty until the holder has exec'd `sleep`
         assert SECRET in environ.read_text()  # readable without the sandbox
         [worker] = list(pool._all)
         result = escape(

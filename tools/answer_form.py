@@ -48,7 +48,7 @@ _MIXED = re.compile(
 )
 _UNEVALUATED = (sympy.Derivative, sympy.Integral, sympy.Limit, sympy.Sum, sympy.Product)
 _NAMES = {
-    sympy.Add: "a sum of numbers", sympy.Mul: "a product of numbers",
+    sympy.Add: "a sum of numbers", sympy.Mul: "a product or quotient of numbers",
     sympy.Pow: "a power of a number", sympy.Mod: "a remainder",
 }  # fmt: skip
 
@@ -76,13 +76,56 @@ def written_form(text: str) -> sympy.Basic:
     return _fold_numbers(_written(text))
 
 
-def restates(candidate: str, expression: str) -> bool:
-    """Whether the candidate is the question's expression, as written (`\\sqrt{8}` for
-    "Evaluate $\\sqrt{8}$"), whatever else it equals."""
+def restates(candidate: str, expression: str) -> str | None:
+    """Why the candidate, the question's expression as written, is not yet its answer: SymPy's
+    value of it reads otherwise (`\\arcsin(-\\frac{1}{2})` is -π/6, `(1+i)^4` is -4), or a small
+    closed form matches it to 45 digits (`\\arctan\\frac{2}{5} + \\arctan\\frac{5}{2}` and π/2).
+    None when it is not restated, or is already its own value (`\\ln 2 + 1`)."""
+    text = candidate.rsplit("=", 1)[-1]
     try:  # as typed: `0.\\overline{3}` is not a restated `1/3`
-        return _written(candidate.rsplit("=", 1)[-1], plain=False) == _written(expression, False)
+        written = _written(text, plain=False)
+        if written != _written(expression, plain=False):
+            return None
+        value = sympy.simplify(parse_expression(text))
     except ParseError:
-        return False
+        return None
+    if _shape(written) != _shape(value):
+        return f"the answer restates the question's {expression}, which is {shorten(value, 60)}"
+    guess = _closed_form(value)
+    if guess is not None:
+        return f"the answer restates the question's {expression}, which equals {guess} to 45 digits"
+    return None
+
+
+def _closed_form(value: sympy.Basic) -> sympy.Expr | None:
+    """A simpler closed form (small rationals, π, square roots) equal to a number to 45 digits,
+    or None. Evidence that a restated number is left to evaluate, never a proof of anything."""
+    if not (isinstance(value, sympy.Expr) and value.is_number and value.is_extended_real):
+        return None
+    tolerance = sympy.Rational(1, 10**45)
+    guess = sympy.nsimplify(sympy.N(value, 60), [sympy.pi], tolerance=tolerance)
+    small = all(max(abs(n.p), n.q) < 10**6 for n in guess.atoms(sympy.Rational))
+    if not small or _shape(guess) == _shape(value):
+        return None
+    return guess
+
+
+def _shape(node: sympy.Basic) -> str:
+    """How an expression reads, whether SymPy built it evaluated or as written: plain numbers
+    by value, the parser's factors of 1 dropped, sums and products in any order."""
+    if _rational_literal(node):
+        return f"number {_value(node)}"
+    args = node.args
+    if isinstance(node, sympy.Mul):
+        args = tuple(a for a in args if a != 1)
+        if len(args) == 1:
+            return _shape(args[0])
+    if not args:
+        return sympy.srepr(node)
+    shapes = [_shape(a) for a in args]
+    if isinstance(node, sympy.Add | sympy.Mul):
+        shapes.sort()
+    return f"{type(node).__name__}({', '.join(shapes)})"
 
 
 def _written(text: str, plain: bool = True) -> sympy.Basic:
@@ -130,7 +173,8 @@ def _first_operation(node: sympy.Basic) -> str | None:
         # Signs are written as factors of ±1 (`-x` is -1·x, each term of a sum 1·t).
         numbers = [a for a in node.args if _rational_literal(a) and a not in (1, -1)]
         numbers = [a for a in numbers if not _scale(a)]
-        if len(numbers) == 2 and sum(map(_reciprocal, numbers)) != 1:
+        fraction = any(map(_reciprocal, numbers)) and any(map(_plain_number, numbers))
+        if len(numbers) == 2 and not fraction:  # `17 \\cdot 23`, `\\frac{2/5}{3/7}`
             return f"{_NAMES[sympy.Mul]} ({shorten(node, 60)})"
         coefficient = [a for a in _flatten(node) if _rational_literal(a) and a not in (1, -1)]
         if sum(map(_reciprocal, coefficient)) == 1 and len(coefficient) == 2:  # p/q, p√2/q
@@ -171,8 +215,20 @@ def _rational_literal(node: sympy.Basic) -> bool:
 
 
 def _reciprocal(node: sympy.Basic) -> bool:
-    """`2^{-1}` as the parser writes a denominator."""
-    return isinstance(node, sympy.Pow) and node.args[1] == -1 and _rational_literal(node.args[0])
+    """`2^{-1}` as the parser writes the denominator of a fraction: a plain number's."""
+    return isinstance(node, sympy.Pow) and node.args[1] == -1 and _plain_number(node.args[0])
+
+
+def _plain_number(node: sympy.Basic) -> bool:
+    """A number as typed (`3`, `0.5`), with at most a sign (the parser writes -2 as -1·2)."""
+    if isinstance(node, sympy.Rational):
+        return True
+    return (
+        isinstance(node, sympy.Mul)
+        and len(node.args) == 2
+        and node.args[0] in (1, -1)
+        and _plain_number(node.args[1])
+    )
 
 
 def _scale(node: sympy.Basic) -> bool:

@@ -14,7 +14,6 @@ Only `mathparse` turns text into SymPy objects; nothing here evaluates text as c
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -26,7 +25,12 @@ from sympy.functions.elementary.trigonometric import (
 from sympy.printing.str import StrPrinter
 
 from verimath.tools.answer_form import not_an_answer, restates, written_form
-from verimath.tools.equivalence import compare_expressions, numerically_equal, prepare_answer
+from verimath.tools.equivalence import (
+    compare_expressions,
+    equivalent,
+    numerically_equal,
+    prepare_answer,
+)
 from verimath.tools.mathparse import (
     ParseError,
     expand_pm,
@@ -42,9 +46,9 @@ from verimath.tools.precision import (
     shown_places,
 )
 from verimath.tools.question import NoTask, Task, find_checkable, recognise
-from verimath.tools.verdict import Check, Verdict, shorten
+from verimath.tools.verdict import Check, Equivalence, Verdict, shorten
 
-__all__ = ["check_answer", "find_checkable"]
+__all__ = ["check_answer", "find_checkable", "grade"]
 
 _UNEVALUATED = (sympy.Derivative, sympy.Integral, sympy.Limit, sympy.Sum, sympy.Product, sympy.Subs)
 _MAX_ANSWER_CHARS = 200  # a computed answer longer than this is not one a user reads
@@ -59,11 +63,21 @@ def check_answer(question: str, candidate: str) -> Verdict:
         return Verdict("unverified", (Check("question", "not_applicable", task.reason),))
     verdict = _CHECKS[task.kind](replace(task, rounding=rounding_asked(question)), candidate)
     problem = not_an_answer(candidate) if verdict.status != "unverified" else None
-    if verdict.status == "verified" and restates(candidate, task.source):
-        problem = f"the answer restates the question's {task.source}; give its value"
+    if verdict.status == "verified":
+        problem = restates(candidate, task.source) or problem
     if problem:
         return replace(verdict, status="unverified", checks=(*verdict.checks, _form(problem)))
     return verdict
+
+
+def grade(gold: str, candidate: str) -> Equivalence:
+    """Whether a candidate is right against a gold answer, by the rules `verified` follows: an
+    operation left unevaluated is not an answer, and a decimal must equal the gold (a rounded
+    gold is met by the same rounding). So a verified answer is never graded wrong."""
+    problem = not_an_answer(candidate)
+    if problem:
+        return Equivalence(False, problem)
+    return equivalent(gold, candidate)
 
 
 def _form(problem: str) -> Check:
@@ -488,11 +502,12 @@ def _check_antiderivative(task: Task, candidate: str) -> Verdict:
 
 
 def _check_rewrite(task: Task, candidate: str) -> Verdict:
-    """Factor / expand: equal to the given expression, and in the asked form."""
+    """Factor / expand: equal to the given expression, and in the asked form as written (SymPy
+    would multiply `16(2x+5)` out, and read `4(x+5)(x+6) - 3x^2` as a sum either way)."""
     name = task.kind
     try:
         stated = _candidate_expression(candidate)
-        form = _written_form(candidate, stated)
+        form = written_form(candidate.rsplit("=", 1)[-1])
     except ParseError as exc:
         return _unverified(name, f"candidate: {exc}")
     same = compare_expressions(task.target, stated)
@@ -502,24 +517,11 @@ def _check_rewrite(task: Task, candidate: str) -> Verdict:
         status = "refuted" if same.equivalent is False else "unverified"
         return Verdict(status, (Check("equal", outcome, detail),))
     equal = Check("equal", "passed", f"{shorten(stated)} equals {task.source}: {same.reason}")
-    problem = _factor_problem(form) if name == "factor" else _expand_problem(stated)
+    problem = _factor_problem(form) if name == "factor" else _expand_problem(form)
     if problem:
         return Verdict("refuted", (equal, Check(f"{name}ed form", "failed", problem)))
     form = "a product of irreducible factors" if name == "factor" else "fully expanded"
     return Verdict("verified", (equal, Check(f"{name}ed form", "passed", form)))
-
-
-def _written_form(candidate: str, stated: sympy.Expr) -> sympy.Expr:
-    """`15(3x+2)` as written: SymPy multiplies a number into a sum, so the factor is read
-    apart from its leading coefficient."""
-    text = candidate.rsplit("=", 1)[-1]
-    match = re.match(r"\s*(-?\d+(?:\.\d+)?)\s*(?=[(\[])", text)
-    if match is None:
-        return stated
-    rest = parse_expression(prepare_answer(text[match.end() :]))
-    if not isinstance(rest, sympy.Expr):
-        return stated
-    return sympy.Mul(parse_expression(match.group(1)), rest, evaluate=False)
 
 
 def _factors(expression: sympy.Expr) -> list[sympy.Expr]:
@@ -543,10 +545,15 @@ def _factor_problem(expression: sympy.Expr) -> str:
     return ""
 
 
-def _expand_problem(expression: sympy.Expr) -> str:
-    expanded = sympy.expand(expression)
-    if sympy.srepr(expanded) != sympy.srepr(expression):
-        return f"{shorten(expression)} expands further to {shorten(expanded)}"
+def _expand_problem(written: sympy.Basic) -> str:
+    """A product or power of sums left in the written form, or "" when none is."""
+    for node in sympy.preorder_traversal(written):
+        sums = [a for a in node.args if isinstance(a, sympy.Add) and free_variables(a)]
+        power = isinstance(node, sympy.Pow) and node.exp.is_Integer and node.exp > 1
+        if sums and (isinstance(node, sympy.Mul) or power):
+            return (
+                f"{shorten(node)} is a product of sums; it expands to {shorten(sympy.expand(node))}"
+            )
     return ""
 
 

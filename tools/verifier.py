@@ -84,10 +84,19 @@ class Verifier:
 
     def equivalent(self, gold: str, candidate: str) -> Equivalence:
         """Whether two answers mean the same (None: undecided, with the reason)."""
+        return self._compare("equivalent", gold, candidate)
+
+    def grade(self, gold: str, candidate: str) -> Equivalence:
+        """Whether an answer is right against a gold answer, graded by the rules `verified`
+        follows (`checks.grade`): `verimath eval` and `batch` grade with this, so an answer
+        counted verified is never graded wrong."""
+        return self._compare("grade", gold, candidate)
+
+    def _compare(self, op: str, gold: str, candidate: str) -> Equivalence:
         if len(gold) > MAX_TEXT_CHARS or len(candidate) > MAX_TEXT_CHARS:
             return Equivalence(None, "text too long to compare")
         try:
-            result = self.pool.call("equivalent", gold=gold, candidate=candidate)
+            result = self.pool.call(op, gold=gold, candidate=candidate)
         except (SandboxTimeout, SandboxFailure) as exc:
             return Equivalence(None, str(exc))
         return Equivalence(result["equivalent"], result["reason"])

@@ -68,6 +68,8 @@ def _handle(request: dict[str, Any], programs: bool, unavailable: str | None, cp
         return checks.check_answer(str(args["question"]), str(args["candidate"])).to_dict()
     if op == "equivalent":
         return equivalence.equivalent(str(args["gold"]), str(args["candidate"])).to_dict()
+    if op == "grade":
+        return checks.grade(str(args["gold"]), str(args["candidate"])).to_dict()
     if op == "ping":
         return "pong"
     raise ValueError(f"unknown operation {op!r}")
