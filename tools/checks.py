@@ -18,13 +18,9 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import sympy
-from sympy.functions.elementary.trigonometric import (
-    InverseTrigonometricFunction,
-    TrigonometricFunction,
-)
-from sympy.printing.str import StrPrinter
 
 from verimath.tools.answer_form import not_an_answer, restates, written_form
+from verimath.tools.answer_text import answer_text, short_answer
 from verimath.tools.equivalence import (
     compare_expressions,
     equivalent,
@@ -39,11 +35,10 @@ from verimath.tools.mathparse import (
     parse_items,
 )
 from verimath.tools.precision import (
-    Rounding,
     compare_numbers,
-    rounded_text,
     rounding_asked,
     shown_places,
+    written_number,
 )
 from verimath.tools.question import NoTask, Task, find_checkable, recognise
 from verimath.tools.verdict import Check, Equivalence, Verdict, shorten
@@ -51,7 +46,6 @@ from verimath.tools.verdict import Check, Equivalence, Verdict, shorten
 __all__ = ["check_answer", "find_checkable", "grade"]
 
 _UNEVALUATED = (sympy.Derivative, sympy.Integral, sympy.Limit, sympy.Sum, sympy.Product, sympy.Subs)
-_MAX_ANSWER_CHARS = 200  # a computed answer longer than this is not one a user reads
 
 
 def check_answer(question: str, candidate: str) -> Verdict:
@@ -129,66 +123,6 @@ def _residual_zero(expression: sympy.Expr, at: dict) -> tuple[bool | None, sympy
     return (None if numerically_equal(residual, sympy.Integer(0), scale=terms) else False), residual
 
 
-class _AnswerPrinter(StrPrinter):
-    """SymPy's plain text in the syntax `mathparse` reads: `i`, `e^3`, `ln`, `∞`, `arctan`."""
-
-    _NAMES = {"asin": "arcsin", "acos": "arccos", "atan": "arctan", "Abs": "abs", "log": "ln"}
-
-    def _print_ImaginaryUnit(self, expr: sympy.Expr) -> str:
-        return "i"
-
-    def _print_Exp1(self, expr: sympy.Expr) -> str:
-        return "e"
-
-    def _print_Infinity(self, expr: sympy.Expr) -> str:
-        return "∞"
-
-    def _print_NegativeInfinity(self, expr: sympy.Expr) -> str:
-        return "-∞"
-
-    def _print_exp(self, expr: sympy.Expr) -> str:
-        (power,) = expr.args
-        text = self._print(power)
-        return f"e^{text}" if power.is_Integer and power > 0 else f"e^({text})"
-
-    def _print_Function(self, expr: sympy.Expr) -> str:
-        name = self._NAMES.get(expr.func.__name__, expr.func.__name__)
-        return f"{name}({self.stringify(expr.args, ', ')})"
-
-    _print_Abs = _print_log = _print_Function
-
-
-def _answer_text(value: sympy.Basic, rounding: Rounding | None = None) -> str | None:
-    """An exact number as an answer a user reads (`-1/3`, `2 - sqrt(3)`, `5 + 5*i`), or None
-    when it is not exact (a decimal), too long to read, or would not read back as itself.
-    When the question asks for a rounding, the rounded decimal (None if it does not say how)."""
-    if not isinstance(value, sympy.Expr) or value.has(sympy.Float) or free_variables(value):
-        return None
-    if rounding is not None:
-        return rounded_text(value, rounding)
-    angles = value.atoms(TrigonometricFunction, InverseTrigonometricFunction)
-    if len(angles) > 1 or any(f.args[0].has(sympy.pi) for f in angles):
-        return None  # sin(pi/9)^2…, arctan(2/5) + arctan(5/2): what SymPy could not reduce
-    numbers = value.atoms(sympy.Rational)
-    if any(max(abs(n.p), n.q).bit_length() > 3 * _MAX_ANSWER_CHARS for n in numbers):
-        return None  # too many digits to read, and to print outside a worker
-    exponents = [abs(p.exp) for p in value.atoms(sympy.Pow) if p.exp.is_Integer]
-    if value.has(sympy.I) and max(exponents, default=0) <= 12 and sympy.count_ops(value) <= 40:
-        value = sympy.expand(value)  # (1 + 2i)(3 - i) is 5 + 5i; small, so at once
-    text = _short(_AnswerPrinter().doprint(value).replace("**", "^"))
-    if text is None:
-        return None
-    try:
-        read_back = parse_expression(prepare_answer(text))
-    except ParseError:
-        return None
-    return text if read_back == value else None
-
-
-def _short(text: str) -> str | None:
-    return text if len(text) <= _MAX_ANSWER_CHARS else None
-
-
 def _outcome(result: bool | None) -> str:
     return {True: "passed", False: "failed", None: "not_applicable"}[result]
 
@@ -212,7 +146,7 @@ def _check_value(task: Task, candidate: str) -> Verdict:
     # (-27)^{5/3}: SymPy's principal value is complex where a reader may mean the real root, so
     # a complex value is offered as the answer only when the question itself is complex.
     plain = value.is_extended_real is True or task.target.has(sympy.I)
-    computed = _answer_text(value, task.rounding) if plain else None
+    computed = answer_text(value, task.rounding) if plain else None
     return replace(_compare_value(task, name, value, candidate), computed=computed)
 
 
@@ -235,7 +169,8 @@ def _compare_value(task: Task, name: str, value: sympy.Basic, candidate: str) ->
         # (-27)^{5/3}: SymPy's principal value is complex, a reader may mean the real root.
         detail = f"SymPy's principal value {shorten(value)} is complex; the real root may be meant"
         return _unverified(name, detail)
-    detail = f"SymPy computed {task.source} = {shorten(value)}, not {shorten(values[0])}"
+    stated = written_number(values[0], candidate)
+    detail = f"SymPy computed {task.source} = {shorten(value)}, not {stated}"
     return Verdict("refuted", (Check(name, "failed", detail),))
 
 
@@ -260,10 +195,10 @@ def _roots_answer(task: Task, roots: list[sympy.Expr] | None) -> str | None:
         if any(root.is_real is None for root in roots):
             return None
         roots = [root for root in roots if root.is_real]
-    texts = [_answer_text(root, task.rounding) for root in roots]
+    texts = [answer_text(root, task.rounding) for root in roots]
     if not texts or None in texts:
         return None
-    return _short(", ".join(f"{task.variable} = {text}" for text in texts))
+    return short_answer(", ".join(f"{task.variable} = {text}" for text in texts))
 
 
 def _compare_roots(
@@ -340,12 +275,14 @@ def _system_answer(task: Task, variables: list[sympy.Symbol], solutions: list[di
         if any(v.is_real is None for s in solutions for v in s.values()):
             return None
         solutions = [s for s in solutions if all(v.is_real for v in s.values())]
-    texts = [[_answer_text(s[v], task.rounding) for v in variables] for s in solutions]
+    texts = [[answer_text(s[v], task.rounding) for v in variables] for s in solutions]
     if not texts or any(None in row for row in texts):
         return None
     if len(texts) == 1:
-        return _short(", ".join(f"{v} = {t}" for v, t in zip(variables, texts[0], strict=True)))
-    return _short(", ".join(f"({', '.join(row)})" for row in texts))
+        return short_answer(
+            ", ".join(f"{v} = {t}" for v, t in zip(variables, texts[0], strict=True))
+        )
+    return short_answer(", ".join(f"({', '.join(row)})" for row in texts))
 
 
 def _compare_system(

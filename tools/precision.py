@@ -30,6 +30,7 @@ from verimath.tools.verdict import shorten
 
 __all__ = [
     "Rounding", "NumberMatch", "rounding_asked", "shown_places", "compare_numbers", "rounded_text",
+    "written_number",
 ]  # fmt: skip
 
 _WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
@@ -175,6 +176,13 @@ def _agrees_to(stated: sympy.Expr, exact: sympy.Expr, difference: sympy.Expr, pl
     if (sympy.Abs(difference) < half_unit) is sympy.true:
         return True
     return bool(exact.is_extended_real and stated in _correct_roundings(exact, places))
+
+
+def written_number(number: sympy.Expr, candidate: str) -> str:
+    """A stated number as the evidence shows it: `1.415` when the candidate wrote decimals,
+    not the 283/200 it was read as."""
+    shown = shown_places(candidate)
+    return shorten(number) if shown is None else _as_decimal(number, shown)
 
 
 def _as_decimal(number: sympy.Expr, places: int) -> str:
