@@ -33,13 +33,13 @@ from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import sympy
+from subset import DATA  # bench/subset.py, beside this script
 
 from verimath.questions import read_questions
 from verimath.tools import Verifier
 from verimath.tools.equivalence import prepare_answer
 from verimath.tools.mathparse import ParseError, free_variables, parse_expression
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 SETS = {
     "math500": DATA / "math500" / "test.jsonl",
     "math_train": DATA / "corpora" / "math_train" / "train.jsonl",

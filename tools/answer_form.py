@@ -42,10 +42,6 @@ _OPERATION_WORDS = re.compile(
     r"|\bd/d[a-z]\b",
 )
 _FACTORIAL = re.compile(r"[\d)}]\s*!(?!=)")
-_PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*\\?%")
-_MIXED = re.compile(
-    r"^\s*(?P<whole>\d+)\s*\\[dt]?frac\s*\{?(?P<num>\d+)\}?\s*\{?(?P<den>\d+)\}?(?=\s*(?:\\text|$))"
-)
 _UNEVALUATED = (sympy.Derivative, sympy.Integral, sympy.Limit, sympy.Sum, sympy.Product)
 _NAMES = {
     sympy.Add: "a sum of numbers", sympy.Mul: "a product or quotient of numbers",
@@ -129,26 +125,13 @@ def _shape(node: sympy.Basic) -> str:
 
 
 def _written(text: str, plain: bool = True) -> sympy.Basic:
-    text = _plain(text) if plain else text
+    text = prepare_answer(text, as_written=True) if plain else text
     with sympy.evaluate(False):
         return parse_expression(text)
 
 
-def _plain(text: str) -> str:
-    """Typesetting with meaning made plain, the way an answer's value is read, except that a
-    percentage stays its number and a mixed number becomes one fraction."""
-    text = _PERCENT.sub(r"\1", text)
-    text = _MIXED.sub(_improper, text)
-    return prepare_answer(text)
-
-
-def _improper(match: re.Match[str]) -> str:
-    whole, num, den = (int(match.group(g)) for g in ("whole", "num", "den"))
-    return f"\\frac{{{whole * den + num}}}{{{den}}}"
-
-
 def _written_items(candidate: str) -> list[sympy.Basic]:
-    text = _plain(candidate)
+    text = prepare_answer(candidate, as_written=True)
     with sympy.evaluate(False):
         items = parse_items(text)
     flat: list[sympy.Basic] = []
@@ -166,9 +149,11 @@ def _first_operation(node: sympy.Basic) -> str | None:
     """The first operation on numbers SymPy would carry out in the written tree, described."""
     if isinstance(node, _UNEVALUATED):
         return f"it contains {type(node).__name__.lower()} {shorten(node, 60)}"
-    if isinstance(node, sympy.Add | sympy.Mul):
-        if node.is_number and node.atoms(sympy.Function) and _exact(node).is_Rational:
-            return f"a function value that comes out exact ({shorten(node, 60)} = {_exact(node)})"
+    is_function = isinstance(node, sympy.Function) and not isinstance(node, sympy.Mod)
+    if (is_function or isinstance(node, sympy.Add | sympy.Mul)) and node.is_number:
+        exact = _exact(node) if node.atoms(sympy.Function) else None
+        if exact is not None and exact.is_Rational:
+            return f"a function value that comes out exact ({shorten(node, 60)} = {exact})"
     if isinstance(node, sympy.Mul):  # the parser writes each product with two operands
         # Signs are written as factors of ±1 (`-x` is -1·x, each term of a sum 1·t).
         numbers = [a for a in node.args if _rational_literal(a) and a not in (1, -1)]
@@ -194,8 +179,6 @@ def _first_operation(node: sympy.Basic) -> str | None:
             return f"a root that comes out exact ({shorten(node, 60)} = {_value(node)})"
     elif isinstance(node, sympy.Mod):
         return f"{_NAMES[sympy.Mod]} ({shorten(node, 60)})"
-    elif isinstance(node, sympy.Function) and node.is_number and _exact(node).is_Rational:
-        return f"a function value that comes out exact ({shorten(node, 60)} = {_exact(node)})"
     return next(filter(None, map(_first_operation, node.args)), None)
 
 

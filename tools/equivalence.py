@@ -111,15 +111,23 @@ def _plain_words(text: str) -> str:
     return " ".join(w for w in words if w not in ("a", "an", "the"))
 
 
-def prepare_answer(text: str) -> str:
+def prepare_answer(text: str, *, as_written: bool = False) -> str:
     """Typesetting that carries meaning, made plain before parsing: `25\\%` is 25/100,
     `10,\\!080` is 10080, `4\\frac{2}{3}` is a mixed number, `0.\\overline{3}` repeats,
-    `x \\in [a, b]` is the interval."""
-    text = _PERCENT.sub(r"(\1/100)", text)
+    `x \\in [a, b]` is the interval. `as_written` keeps a percentage its number and makes a
+    mixed number one fraction, for reading how an answer is written (`answer_form`), where
+    25/100 and 4 + 2/3 would read as operations left to do."""
+    text = _PERCENT.sub(r"\1" if as_written else r"(\1/100)", text)
     text = re.sub(r",\\!\s*", ",", text)
     text = re.sub(r"^\s*[A-Za-z]\s*\\in\s*", "", text)
-    text = _MIXED_NUMBER.sub(r"(\g<whole>+\\frac{\g<num>}{\g<den>})", text)
+    mixed = _improper if as_written else r"(\g<whole>+\\frac{\g<num>}{\g<den>})"
+    text = _MIXED_NUMBER.sub(mixed, text)
     return _REPEATING.sub(_repeating_to_fraction, text)
+
+
+def _improper(match: re.Match[str]) -> str:
+    whole, num, den = (int(match.group(g)) for g in ("whole", "num", "den"))
+    return f"\\frac{{{whole * den + num}}}{{{den}}}"
 
 
 def _repeating_to_fraction(match: re.Match[str]) -> str:
