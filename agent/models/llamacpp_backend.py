@@ -5,28 +5,31 @@ tokens per second for the demo model: bench/backends.py, BENCHMARKS.md).
 `llama_cpp` is imported on first load, never at import time; it is the `[gguf]` extra. The prompt
 is the GGUF's own chat template (`tokenizer.chat_template` in its metadata) rendered the way
 transformers renders it, so both backends send the model the same text, and an assistant prefill
-is appended to the rendered prompt, which is how a turn is continued.
+is appended to the rendered prompt, which is how a turn is continued. Decoding itself, several
+sequences at once, is `BatchedDecoder`'s (llamacpp_engine.py).
 """
 
 from __future__ import annotations
 
-import codecs
 import threading
-import time
 from collections.abc import Sequence
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from verimath.errors import ConfigError, MissingExtraError, ModelNotFoundError
-from verimath.models.base import Completion, FinishReason, Message, OnText, SamplingParams
-from verimath.models.stopping import StopText
+from verimath.models.base import Completion, Message, OnText, SamplingParams
+from verimath.models.llamacpp_engine import BatchedDecoder, DecoderStats
 
-__all__ = ["LlamaCppBackend", "DEFAULT_N_CTX"]
+__all__ = ["LlamaCppBackend", "DEFAULT_N_CTX", "DEFAULT_KV_CACHE_MB", "MAX_SEQUENCES"]
 
 # Room for a prompt with passages and Phi-4-mini-reasoning's default 4,096-token budget. The
 # KV cache grows with it (about 1 GiB for Phi-4-mini at 8,192), so it is not the model's 128K.
 DEFAULT_N_CTX = 8192
+# Sequences decoded together, unless `sequences=` says: as many as fit in this much KV cache,
+# at most MAX_SEQUENCES. Qwen2.5-0.5B gets 8 sequences of 8,192 tokens (12 KiB a token),
+# Phi-4-mini-reasoning 2 (128 KiB a token).
+DEFAULT_KV_CACHE_MB = 2048
+MAX_SEQUENCES = 8
 _GGUF_MAGIC = b"GGUF"
 _INSTALL = "pip install 'verimath[gguf]'"
 # Held while `_new_llama` swaps llama-cpp-python's default model parameters (process-wide).
@@ -36,14 +39,17 @@ _PARAMS_SWAP = threading.Lock()
 class LlamaCppBackend:
     """A GGUF model run by llama.cpp, loaded once, on first use.
 
-    One llama.cpp context holds one sequence, so calls take turns (a lock): a `Llama` object is
-    not thread-safe. Each call reads its whole prompt afresh: reusing the previous call's KV cache
-    for a shared prefix evaluates the rest in other batch shapes, which changes the logits
-    slightly and so greedy outputs, and a call's result would depend on the call before it.
+    Calls from several threads (the k samples of a question, questions answered concurrently)
+    decode together, up to `sequences` at once, in one llama.cpp context (`BatchedDecoder`);
+    more wait for a free sequence. A call whose prompt starts like a sequence still in the
+    context (its twin sample, or the call it continues: a forced final answer, a program's
+    output) reads only the rest of it.
 
-    threads: CPU threads for llama.cpp (None keeps its choice: half the cores to generate, all
-    of them to read the prompt). n_ctx: context length in tokens, prompt plus generation; a
-    generation that reaches it ends as truncated ("length").
+    threads: CPU threads for llama.cpp (None keeps its choice: half the cores to decode one
+    token, all of them for several). n_ctx: context length in tokens per sequence, prompt plus
+    generation; a generation that reaches it ends as truncated ("length"). sequences: the most
+    sequences decoded together; each holds n_ctx tokens of KV cache, allocated when the model
+    loads. None: as many as fit in `kv_cache_mb`, 1 to MAX_SEQUENCES.
     """
 
     supports_prefill = True
@@ -54,26 +60,36 @@ class LlamaCppBackend:
         *,
         threads: int | None = None,
         n_ctx: int = DEFAULT_N_CTX,
+        sequences: int | None = None,
+        kv_cache_mb: int = DEFAULT_KV_CACHE_MB,
         name: str | None = None,
     ) -> None:
+        if sequences is not None and sequences < 1:
+            raise ConfigError(f"sequences must be at least 1, not {sequences}")
         self.path = Path(path).expanduser()
         self.threads = threads
         self.n_ctx = n_ctx
+        self.sequences = sequences
+        self.kv_cache_mb = kv_cache_mb
         self.name = name or f"{self.path} (llama.cpp)"
         self._llm: Any = None
         self._template: Any = None
-        self._vocab: Any = None
+        self._decoder: BatchedDecoder | None = None
         self._load_lock = threading.Lock()
-        self._generate_lock = threading.Lock()
+
+    @property
+    def stats(self) -> DecoderStats:
+        """How calls were batched so far (steps, tokens, largest batch, prompt tokens reused)."""
+        return self._decoder.stats if self._decoder is not None else DecoderStats()
 
     def load(self) -> LlamaCppBackend:
         """Read the weights now (otherwise the first `complete` does)."""
         with self._load_lock:
             if self._llm is None:
-                self._llm, self._template, self._vocab = self._load()
+                self._llm, self._template, self._decoder = self._load()
         return self
 
-    def _load(self) -> tuple[Any, Any, Any]:
+    def _load(self) -> tuple[Any, Any, BatchedDecoder]:
         _check_gguf(self.path)
         try:
             import llama_cpp
@@ -83,10 +99,13 @@ class LlamaCppBackend:
                 f"model '{self.name}' runs on llama.cpp, which is not installed; {_INSTALL}"
             ) from exc
         try:
+            # This Llama's own context is never decoded in (the decoder has its own): a small
+            # one, for the model, its vocabulary and its metadata.
             llm = _new_llama(
                 llama_cpp,
                 model_path=str(self.path),
-                n_ctx=self.n_ctx,
+                n_ctx=256,
+                n_batch=32,
                 n_threads=self.threads,
                 n_threads_batch=self.threads,
                 verbose=False,
@@ -113,7 +132,20 @@ class LlamaCppBackend:
             bos_token=special_text(llm.token_bos()),
             add_generation_prompt=True,
         )
-        return llm, formatter, llama_cpp.llama_model_get_vocab(llm.model)
+        if self.sequences is None:
+            per_sequence = kv_bytes_per_token(llama_cpp, llm.model) * self.n_ctx
+            fit = self.kv_cache_mb * 2**20 // max(1, per_sequence)
+            self.sequences = max(1, min(MAX_SEQUENCES, fit))
+        try:
+            decoder = BatchedDecoder(
+                llm, sequences=self.sequences, n_ctx=self.n_ctx, threads=self.threads
+            )
+        except ValueError as exc:  # "Failed to create llama_context": the KV cache
+            raise ConfigError(
+                f"llama.cpp could not make room for {self.sequences} sequences of {self.n_ctx} "
+                f"tokens for '{self.name}' ({exc}); pass fewer sequences= or a smaller n_ctx="
+            ) from exc
+        return llm, formatter, decoder
 
     def render(self, messages: Sequence[Message], prefill: str = "") -> str:
         """The exact prompt text: the GGUF's chat template plus any assistant prefill."""
@@ -130,59 +162,24 @@ class LlamaCppBackend:
         on_text: OnText | None = None,
     ) -> Completion:
         prompt = self.render(messages, prefill)
-        with self._generate_lock:
-            return self._generate(prompt, params, on_text)
-
-    def _generate(self, prompt: str, params: SamplingParams, on_text: OnText | None) -> Completion:
-        """Sample token by token, so that the budget, the time limit and streaming are exact."""
-        import llama_cpp
-
-        started = time.monotonic()
-        llm = self._llm
         # As llama.cpp's own chat handler does: the template already wrote any BOS it wants,
         # and its special tokens are tokens, not text.
-        prompt_ids = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+        prompt_ids = self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
         room = self.n_ctx - len(prompt_ids)
         if room < 1:
             raise ConfigError(
                 f"the prompt is {len(prompt_ids)} tokens, more than the {self.n_ctx}-token "
                 f"context of '{self.name}'; pass a larger n_ctx= or retrieve fewer passages"
             )
-        # Sampling as SamplingParams says and nothing else: llama.cpp's own top-k 40 and
-        # min-p 0.05 defaults are turned off; temperature 0 is greedy.
-        llm.set_seed(llama_cpp.LLAMA_DEFAULT_SEED if params.seed is None else params.seed)
-        llm.reset()  # no KV cache reuse (see the class docstring)
-        tokens = llm.generate(
-            prompt_ids, temp=params.temperature, top_p=params.top_p, top_k=0, min_p=0.0,
-            typical_p=1.0, repeat_penalty=1.0,
-        )  # fmt: skip
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        text = StopText(params.stop, on_text)
-        finish: FinishReason = "length"
-        generated = 0
-        with closing(tokens):
-            for token in tokens:
-                generated += 1
-                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
-                    finish = "stop"
-                    break
-                if text.feed(decoder.decode(llm.detokenize([token]))):
-                    finish = "stop"
-                    break
-                over_time = (
-                    params.max_time_s is not None and time.monotonic() - started > params.max_time_s
-                )
-                if generated >= min(params.max_new_tokens, room) or over_time:
-                    break
-        if not text.stopped:
-            text.feed(decoder.decode(b"", final=True))  # a character cut off by the budget
-            text.finish()
-        return Completion(
-            text=text.text,
-            finish_reason=finish,
-            prompt_tokens=len(prompt_ids),
-            completion_tokens=generated,
-        )
+        assert self._decoder is not None  # safe: render() loaded the model
+        return self._decoder.submit(prompt_ids, params, min(params.max_new_tokens, room), on_text)
+
+
+def kv_bytes_per_token(llama_cpp: Any, model: Any) -> int:
+    """Keys and values of one token in llama.cpp's default f16 cache, over all layers."""
+    head_dim = llama_cpp.llama_model_n_embd(model) // max(1, llama_cpp.llama_model_n_head(model))
+    per_layer = 2 * llama_cpp.llama_model_n_head_kv(model) * head_dim * 2
+    return int(per_layer * llama_cpp.llama_model_n_layer(model))
 
 
 def _new_llama(llama_cpp: Any, **kwargs: Any) -> Any:
