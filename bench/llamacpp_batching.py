@@ -42,6 +42,7 @@ from verimath.models import LlamaCppBackend, SamplingParams
 from verimath.questions import read_questions
 
 DATA = Path(__file__).resolve().parents[2] / "shared/data/gsm8k/test.jsonl"
+WARM = SamplingParams(max_new_tokens=4)
 
 
 def machine() -> str:
@@ -59,9 +60,6 @@ def backend(args: argparse.Namespace, sequences: int) -> LlamaCppBackend:
     loaded.load()
     loaded.complete(render_prompt("What is 2 plus 2?", [], DEFAULT_SYSTEM_PROMPT), WARM)
     return loaded
-
-
-WARM = SamplingParams(max_new_tokens=4)
 
 
 def part_tokens(args: argparse.Namespace, questions: list[str]) -> dict[str, Any]:

@@ -124,7 +124,6 @@ class BatchedDecoder:
         self._lib = llama_cpp
         self._llm = llm
         self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
-        self._n_vocab = llm.n_vocab()
         params = llama_cpp.llama_context_default_params()
         params.n_ctx = n_ctx * sequences
         params.n_batch = params.n_ubatch = batch_tokens
@@ -226,10 +225,10 @@ class BatchedDecoder:
     def _place(self, request: _Request) -> bool:
         tokens = request.tokens
         usable = len(tokens) - 1  # the last prompt token is always read: it gives the logits
-        best, best_len = None, -1
+        best, best_len, commons = None, -1, {}
         for sequence in self._sequences:
             known = sequence.tokens + (sequence.pending if sequence.active else [])
-            common = min(shared_prefix(known, tokens), usable)
+            commons[sequence.seq_id] = common = min(shared_prefix(known, tokens), usable)
             if common > best_len:
                 best, best_len = sequence, common
         assert best is not None  # safe: there is at least one sequence
@@ -249,7 +248,7 @@ class BatchedDecoder:
         target = self._free_sequence()
         if target is None:
             return False
-        self._start(target, request, min(shared_prefix(target.tokens, tokens), usable))
+        self._start(target, request, commons[target.seq_id])
         return True
 
     def _free_sequence(self) -> _Sequence | None:
