@@ -7,6 +7,8 @@ BIN    := $(VENV)/bin
 DEMO_STAMP := $(VENV)/.demo-installed
 DEMO_READY := $(VENV)/.demo-prepared
 STAMP      := $(VENV)/.installed
+SOURCES    := agent retrieval tools graphs corpora tests bench
+LAYERS     := build/layers
 # The model states its own answer here and SymPy checks it (README, Quickstart).
 DEMO_QUESTION := Solve 3x = 12
 LLAMA_CPP_VERSION := 0.3.36
@@ -63,8 +65,17 @@ demo: $(DEMO_READY)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
+# Style, formatting, the layers (pyproject.toml, [tool.importlinter]) and types. import-linter
+# and mypy read the package as it installs (`verimath.graphs` is graphs/, and so on), so they
+# check a fresh copy of it in $(LAYERS); mypy names files by module path (verimath/graphs/...).
 lint: $(STAMP)
-	$(BIN)/ruff check agent retrieval tools graphs corpora tests
+	$(BIN)/ruff check $(SOURCES)
+	$(BIN)/ruff format --check $(SOURCES)
+	rm -rf $(LAYERS)
+	$(BIN)/python -m pip install -q --no-deps --no-build-isolation --no-compile --target $(LAYERS) .
+	PYTHONPATH=$(LAYERS) $(BIN)/lint-imports --no-cache
+	cd $(LAYERS) && MYPY_CACHE_DIR=$(CURDIR)/.mypy_cache $(CURDIR)/$(BIN)/mypy \
+		--config-file $(CURDIR)/pyproject.toml -p verimath
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

@@ -7,20 +7,22 @@ loaded on first use, once, and shared by every question the agent answers (also 
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncGenerator, Generator, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
 from verimath.answer import Answer
+from verimath.engine import ErrorPolicy, answer_all
 from verimath.errors import ConfigError
 from verimath.graphs import AgentContext, Settings, build_graph
 from verimath.graphs.events import Checked, Retrieved, Token
-from verimath.graphs.nodes import STREAM_TOKENS
-from verimath.graphs.state import Turn
+from verimath.graphs.state import AgentState, Turn
 from verimath.models import DEFAULT_MODEL, DEMO_MODEL, BackendName, ChatBackend, load_backend
 from verimath.models.loading import prepare_demo_model
 from verimath.retrieval import Index, default_embeddings, default_index, read_manifest
@@ -31,7 +33,7 @@ __all__ = ["Agent", "StepEvent", "Event", "DEMO_SETTINGS", "DEMO_MAX_NEW_TOKENS"
 # The demo model does not think in long traces: a short budget and two samples keep the
 # offline demo quick (the defaults suit Phi-4-mini-reasoning).
 DEMO_MAX_NEW_TOKENS = 320
-DEMO_SETTINGS = {"max_new_tokens": DEMO_MAX_NEW_TOKENS, "samples": 2}
+DEMO_SETTINGS: dict[str, Any] = {"max_new_tokens": DEMO_MAX_NEW_TOKENS, "samples": 2}
 
 
 def prepare_demo() -> None:
@@ -150,6 +152,27 @@ class Agent:
                 start()
         return self
 
+    def variant(
+        self, *, settings: Settings | None = None, index: Index | Literal[False] | None = None
+    ) -> Agent:
+        """An agent that answers with other `settings` (default: this agent's) and shares this
+        agent's backend, index and verifier: no second model load, no second SymPy pool. For
+        ablations: `agent.variant(index=False)` answers without retrieval, `agent.variant(
+        settings=replace(agent.settings, samples=1))` with one sample. `index`: None for this
+        agent's, False for none, or an `Index` already loaded. This agent's index is loaded
+        now if it is not yet; conversations (`thread_id`) of a variant are its own, in memory.
+
+        Ownership: this agent owns what they share. Closing the variant closes nothing;
+        closing this agent stops the verifier they use, so it is closed after them."""
+        shared = self.context  # loads this agent's index and verifier, once, if not yet
+        retriever = shared.retriever if index is None else index
+        return Agent(
+            self.backend,
+            index=retriever if isinstance(retriever, Index) else False,
+            verifier=self._verifier,  # the one in `shared`: given, so the variant never owns it
+            settings=settings or self.settings,
+        )
+
     def _load_index(self) -> Index | None:
         spec = self._index_spec
         if spec is False:
@@ -167,8 +190,8 @@ class Agent:
         """Answer one question. With `thread_id`, the question is a turn of that conversation:
         earlier turns are in the prompt and this one is saved. Misconfiguration raises; answer
         quality never does."""
-        graph, config = self._graph_for(thread_id)
-        state = graph.invoke({"question": question}, config, context=self.context)
+        graph, config, context = self._graph_for(thread_id)
+        state = graph.invoke({"question": question}, config, context=context)
         return self._answer(state, question, thread_id)
 
     async def aask(self, question: str, *, thread_id: str | None = None) -> Answer:
@@ -182,47 +205,62 @@ class Agent:
         by SymPy like any answer, so it is verified only if it checks out."""
         from langgraph.types import Command
 
-        graph, config = self._graph_for(thread_id)
+        graph, config, context = self._graph_for(thread_id)
         if not graph.get_state(config).next:
             raise ConfigError(f"conversation '{thread_id}' is not waiting for a review")
         decision = {"action": "approve"} if answer is None and approve else {
             "action": "override", "answer": answer or "",
         }  # fmt: skip
-        state = graph.invoke(Command(resume=decision), config, context=self.context)
+        state = graph.invoke(Command(resume=decision), config, context=context)
         return self._answer(state, state.get("question", ""), thread_id)
 
     def history(self, thread_id: str) -> list[Turn]:
         """The finished turns of a conversation, oldest first."""
-        graph, config = self._graph_for(thread_id)
+        graph, config, _ = self._graph_for(thread_id)
         return list(graph.get_state(config).values.get("history") or [])
 
-    def batch(self, questions: Sequence[str], *, max_concurrency: int = 4) -> list[Answer]:
-        """Answer many questions; a question that fails becomes an `error` answer, in order."""
-        context = self.context
-        states = self.graph.batch(
-            [{"question": q} for q in questions],
-            config={"max_concurrency": max_concurrency},
-            context=context,
-            return_exceptions=True,
-        )
-        return [
-            Answer.failed(q, s, model=self.backend.name)
-            if isinstance(s, BaseException)
-            else Answer.from_state(s, question=q, model=self.backend.name)
-            for q, s in zip(questions, states, strict=True)
-        ]
+    def batch(
+        self,
+        questions: Sequence[str],
+        *,
+        max_concurrency: int = 4,
+        timeout_s: float | None = None,
+        errors: ErrorPolicy = "row",
+    ) -> list[Answer]:
+        """Answer many questions, `max_concurrency` at a time, sharing this agent's model;
+        the answers come back in the order of `questions`. Runs on the batch engine of
+        `run_batch` (`verimath.engine`).
 
-    def stream(self, question: str, *, thread_id: str | None = None) -> Iterator[Event]:
+        errors: by default "row": a question that fails becomes an `error` answer, whatever
+        the exception, so the list always has one answer per question (a misconfiguration
+        shows in every row). "stop": a misconfiguration (`VerimathError`) raises once the
+        questions in flight finish, and the answers so far are not returned.
+        timeout_s: a question still running after this long becomes an `error` answer.
+        The index is loaded, and a bad one raises, before the first question."""
+        _ = self.context  # the shared dependencies load once, here, not in the first threads
+        answers: list[Answer | None] = [None] * len(questions)
+
+        def keep(i: int, answer: Answer) -> None:
+            answers[i] = answer
+
+        answer_all(
+            self.ask, questions, keep, errors=errors, concurrency=max_concurrency,
+            timeout_s=timeout_s, model_name=self.backend.name,
+        )  # fmt: skip
+        return [a for a in answers if a is not None]
+
+    def stream(
+        self, question: str, *, thread_id: str | None = None
+    ) -> Generator[Event, None, None]:
         """Yield events as the question is answered: `Retrieved` passages, `Token`s of each
         candidate (channel "reasoning" for the thinking trace, "answer" for the response),
         `Checked` verdicts, a `StepEvent` as each node finishes, and the `Answer` last."""
-        graph, config = self._graph_for(thread_id)
-        config["configurable"][STREAM_TOKENS] = True
-        state: dict[str, Any] = {}
+        graph, config, context = self._graph_for(thread_id)
+        state: AgentState = {}
         for mode, chunk in graph.stream(
             {"question": question},
             config,
-            context=self.context,
+            context=replace(context, stream_tokens=True),
             stream_mode=["custom", "updates", "values"],
         ):
             if mode == "custom":
@@ -235,37 +273,62 @@ class Agent:
                 state = chunk
         yield self._answer(state, question, thread_id)
 
-    async def astream(self, question: str, *, thread_id: str | None = None) -> AsyncIterator[Event]:
-        """`stream` for asyncio code: the graph runs in a worker thread and events arrive as
-        they happen."""
+    async def astream(
+        self, question: str, *, thread_id: str | None = None, executor: Executor | None = None
+    ) -> AsyncGenerator[Event, None]:
+        """`stream` for asyncio code: the graph runs in a worker thread (from `executor`, by
+        default the event loop's) and events arrive as they happen.
+
+        The run lasts as long as its caller listens. When the caller stops (a `break`,
+        `aclose()`, or its task cancelled), the worker stops at its next event: the node
+        running then completes and no other node starts. After a `break` the stream closes
+        when the generator is collected; `contextlib.aclosing` closes it at once."""
         loop = asyncio.get_running_loop()
         events: asyncio.Queue[Any] = asyncio.Queue()
-        done = object()
+        stop, done = threading.Event(), object()
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(events.put_nowait, item)
+            except RuntimeError:  # the event loop has closed: nobody is listening
+                stop.set()
 
         def produce() -> None:
+            run = self.stream(question, thread_id=thread_id)
             try:
-                for event in self.stream(question, thread_id=thread_id):
-                    loop.call_soon_threadsafe(events.put_nowait, event)
-            except BaseException as exc:  # handed to the consumer, raised there
-                loop.call_soon_threadsafe(events.put_nowait, exc)
+                for event in run:
+                    if stop.is_set():
+                        break
+                    put(event)
+            except BaseException as exc:  # handed to the caller, raised there
+                if stop.is_set():  # the caller has left: the log is the only record
+                    logging.getLogger(__name__).warning(
+                        "a run whose caller had left failed: %s: %s", type(exc).__name__, exc
+                    )
+                put(exc)
             finally:
-                loop.call_soon_threadsafe(events.put_nowait, done)
+                run.close()  # ends the graph run (a no-op once it has finished)
+                put(done)
 
-        worker = loop.run_in_executor(None, produce)
+        worker = loop.run_in_executor(executor, produce)
         try:
             while (event := await events.get()) is not done:
                 if isinstance(event, BaseException):
                     raise event
                 yield event
+            await worker  # the thread is ending: its last act was to say so
         finally:
-            await worker
+            stop.set()
 
-    def _graph_for(self, thread_id: str | None) -> tuple[Any, dict[str, Any]]:
+    def _graph_for(self, thread_id: str | None) -> tuple[Any, dict[str, Any], AgentContext]:
+        """The graph, config and context of one run: a conversation's turn runs on the graph
+        with this agent's checkpointer, and its context says so (human review needs it)."""
         if thread_id is None:
-            return self.graph, {"configurable": {}}
-        return self.conversations, {"configurable": {"thread_id": str(thread_id)}}
+            return self.graph, {"configurable": {}}, self.context
+        config = {"configurable": {"thread_id": str(thread_id)}}
+        return self.conversations, config, replace(self.context, conversation=True)
 
-    def _answer(self, state: dict[str, Any], question: str, thread_id: str | None) -> Answer:
+    def _answer(self, state: AgentState, question: str, thread_id: str | None) -> Answer:
         pending = thread_id is not None and bool(state.get("__interrupt__"))
         return Answer.from_state(
             state, question=question, model=self.backend.name, review_pending=pending
@@ -286,12 +349,15 @@ class Agent:
 # The value types a conversation's state holds. Checkpoints are read back only as these
 # (LangGraph's msgpack allowlist), never as arbitrary classes named in the file.
 _STATE_TYPES = (
-    ("verimath.models.reasoning", "Generation"),
+    ("verimath.graphs.reasoning", "Generation"),
+    ("verimath.models.reasoning", "Generation"),  # where checkpoints of verimath 0.1 name it
     ("verimath.tools.verdict", "Check"),
     ("verimath.tools.verdict", "Verdict"),
     ("verimath.tools.programs", "ProgramRun"),
     ("verimath.graphs.selection", "Candidate"),
     ("verimath.graphs.selection", "Selection"),
+    ("verimath.graphs.selection", "Plan"),
+    ("verimath.graphs.state", "Draft"),
     ("verimath.graphs.state", "Turn"),
     ("verimath.retrieval.passage", "Hit"),
     ("verimath.retrieval.passage", "Passage"),

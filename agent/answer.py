@@ -122,6 +122,7 @@ class Answer:
         )
         timings = {key: 0.0 for key in _TIMING_KEYS}
         timings.update({k: round(v, 2) for k, v in (state.get("timings") or {}).items()})
+        status: Status
         if review_pending and selection is not None:
             answer, status = (shown.answer if shown else None), selection.status
         else:

@@ -5,7 +5,8 @@ out-of-memory). Each answer is appended as one complete line and flushed the mom
 done, so an interruption loses only the questions in flight. Rerunning the same command reads
 the output first, drops a half-written last line, and skips every id already answered;
 `retry_errors` rewrites the file without its `error` rows (atomically) and answers those again.
-One failing or overlong question becomes a row with status `error`, never an aborted batch.
+One failing or overlong question becomes a row with status `error`, never an aborted batch;
+a misconfiguration stops the run (error policy "stop" of `verimath.engine`, which runs it).
 """
 
 from __future__ import annotations
@@ -13,18 +14,18 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from verimath.answer import Answer
-from verimath.errors import InputFileError, VerimathError
+from verimath.engine import ErrorPolicy, answer_all
+from verimath.errors import InputFileError
 from verimath.questions import QuestionRow, grade_choice
+from verimath.rows import RowError, read_jsonl
 
 __all__ = ["BatchSummary", "run_batch", "read_done"]
 
@@ -63,33 +64,33 @@ def read_done(output: Path, *, retry_errors: bool = False) -> set[str]:
     process died mid-write) is cut off, and with `retry_errors` the `error` rows are removed."""
     if not output.exists():
         return set()
+    kept: list[dict[str, Any]] = []
+    done: set[str] = set()
+    dropped = False
     try:
-        text = output.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputFileError(
-            f"cannot read the existing output '{output}' ({type(exc).__name__}); "
-            "move it away or choose another -o"
-        ) from exc
-    kept, done = [], set()
-    for number, line in enumerate(text.splitlines(keepends=True), 1):
-        try:
-            record = json.loads(line)
-            row_id = str(record["id"])
-        except (json.JSONDecodeError, KeyError, TypeError):
-            if line.endswith("\n") and line.strip():
-                raise InputFileError(
-                    f"'{output}' line {number} is not an answer row; it is not a verimath batch "
-                    "output: move it away or choose another -o"
-                ) from None
-            continue  # the torn last line of an interrupted run
-        if retry_errors and record.get("status") == "error":
-            continue
-        kept.append(line if line.endswith("\n") else line + "\n")
-        done.add(row_id)
-    repaired = "".join(kept)
-    if repaired != text:
-        _replace(output, repaired)
+        for number, record in read_jsonl(output, torn_tail="drop"):
+            if record.get("id") is None:
+                raise RowError(output, number, "has no id")
+            if retry_errors and record.get("status") == "error":
+                dropped = True
+                continue
+            kept.append(record)
+            done.add(str(record["id"]))
+    except RowError as exc:
+        reason = f"{exc.reason}, so it is not a verimath batch output"
+        raise RowError(exc.path, exc.line, reason, "move it away or choose another -o") from None
+    if dropped or not _ends_with_newline(output):  # rows are written as run_batch writes them
+        _replace(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
     return done
+
+
+def _ends_with_newline(path: Path) -> bool:
+    """Whether `path` is empty or ends with a complete line, so appending starts a new one."""
+    with path.open("rb") as file:
+        if file.seek(0, os.SEEK_END) == 0:
+            return True
+        file.seek(-1, os.SEEK_END)
+        return file.read(1) == b"\n"
 
 
 def _replace(path: Path, text: str) -> None:
@@ -123,14 +124,22 @@ def run_batch(
     timeout_s: float | None = None,
     concurrency: int = 1,
     on_row: Callable[[dict[str, Any], BatchSummary], None] | None = None,
+    errors: ErrorPolicy = "stop",
 ) -> BatchSummary:
-    """Answer `rows` with `ask`, appending one JSON line per question to `output`.
+    """Answer `rows` with `ask`, appending one JSON line per question to `output` as each
+    finishes (in finishing order; `id` says which question a row answers).
 
     grade(gold, answer): whether an answer matches the gold (rows with gold get `correct`);
     multiple-choice rows (with `choices`) are graded by `grade_choice` instead.
     timeout_s: a question still running after this long is written as an `error` row (its
     generation should also be bounded, see `Settings.generation_time_limit_s`).
     concurrency: questions in flight at once; they share one model.
+    errors: what an exception does (`verimath.engine`). By default "stop": one broken question
+    is an `error` row and the run goes on, but a misconfiguration (`VerimathError`: a model
+    that cannot be found, a server that is down) raises once the questions in flight are
+    written, since every later question would fail the same way; fix it and rerun to resume.
+    "row" writes it as an `error` row too (`retry_errors` answers those again).
+    on_row(row, summary): called after each row is written, one call at a time.
     """
     _check_unique(rows)
     output.parent.mkdir(parents=True, exist_ok=True)
@@ -138,7 +147,6 @@ def run_batch(
     todo = [row for row in rows if row.id not in done]
     summary = BatchSummary(total=len(rows), done_before=len(rows) - len(todo))
     start = time.perf_counter()
-    write_lock = threading.Lock()
     with output.open("a", encoding="utf-8") as out:
 
         def record(row: QuestionRow, answer: Answer) -> None:
@@ -146,19 +154,21 @@ def run_batch(
             if row.gold is not None:
                 data["gold"] = row.gold
                 data["correct"] = answer.answer is not None and _correct(row, answer.answer, grade)
-            with write_lock:
-                out.write(json.dumps(data, ensure_ascii=False) + "\n")
-                out.flush()
-                summary.answered += 1
-                summary.statuses[answer.status] += 1
-                if row.gold is not None:
-                    summary.graded += 1
-                    summary.correct += data["correct"] is True
-                summary.elapsed_s = time.perf_counter() - start
-                if on_row is not None:
-                    on_row(data, summary)
+            out.write(json.dumps(data, ensure_ascii=False) + "\n")
+            out.flush()
+            summary.answered += 1
+            summary.statuses[answer.status] += 1
+            if row.gold is not None:
+                summary.graded += 1
+                summary.correct += data["correct"] is True
+            summary.elapsed_s = time.perf_counter() - start
+            if on_row is not None:
+                on_row(data, summary)
 
-        _answer_all(ask, todo, record, model_name, timeout_s, max(1, concurrency))
+        answer_all(
+            ask, [row.question for row in todo], lambda i, answer: record(todo[i], answer),
+            errors=errors, concurrency=concurrency, timeout_s=timeout_s, model_name=model_name,
+        )  # fmt: skip
     summary.elapsed_s = time.perf_counter() - start
     return summary
 
@@ -173,46 +183,3 @@ def _correct(
     if row.choices:
         return grade_choice(row.gold, answer, row.choices)
     return grade is not None and grade(row.gold, answer) is True
-
-
-def _answer_all(
-    ask: Callable[[str], Answer],
-    todo: Sequence[QuestionRow],
-    record: Callable[[QuestionRow, Answer], None],
-    model_name: str,
-    timeout_s: float | None,
-    concurrency: int,
-) -> None:
-    """Keep `concurrency` questions in flight; record each as it finishes or times out."""
-    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="verimath-batch")
-    pending: dict[Future[Answer], tuple[QuestionRow, float]] = {}
-    queue = list(todo)[::-1]
-    try:
-        while queue or pending:
-            while queue and len(pending) < concurrency:
-                row = queue.pop()
-                pending[pool.submit(ask, row.question)] = (row, time.monotonic())
-            finished, _ = wait(list(pending), timeout=1.0, return_when=FIRST_COMPLETED)
-            for future in finished:
-                row, _ = pending.pop(future)
-                record(row, _result(future, row, model_name))
-            if timeout_s is None:
-                continue
-            now = time.monotonic()
-            for future, (row, started) in list(pending.items()):
-                if now - started > timeout_s:
-                    pending.pop(future)
-                    future.cancel()  # a running question cannot be stopped; it is abandoned
-                    error = TimeoutError(f"no answer within {timeout_s:g} s")
-                    record(row, Answer.failed(row.question, error, model=model_name))
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-
-
-def _result(future: Future[Answer], row: QuestionRow, model_name: str) -> Answer:
-    try:
-        return future.result()
-    except VerimathError:
-        raise  # misconfiguration (model, index) stops the run: every question would fail
-    except Exception as exc:  # one broken question is a row, not an aborted batch
-        return Answer.failed(row.question, exc, model=model_name)

@@ -125,7 +125,8 @@ class Config(BaseModel):
     model: str = DEFAULT_MODEL
     base_url: str | list[str] | None = None  # several: replicas of one model
     backend: BackendName = "transformers"  # what runs a local model; "llama.cpp" for GGUF files
-    checkpoint: Path | None = Field(None, strict=False)
+    # `default=` by keyword: type checkers read only that as a field's default
+    checkpoint: Path | None = Field(default=None, strict=False)
     prompt: Prompt = Field(default_factory=Prompt)  # type: ignore[valid-type]
     sampling: Sampling = Field(default_factory=Sampling)  # type: ignore[valid-type]
     budgets: Budgets = Field(default_factory=Budgets)  # type: ignore[valid-type]
@@ -190,10 +191,11 @@ class Config(BaseModel):
 
     def agent_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `Agent(**kwargs)`; `checkpoint` and `backend` only when set."""
+        retrieval: Any = self.retrieval  # made by create_model: its fields are not static
         kwargs: dict[str, Any] = {
             "model": self.model,
             "base_url": self.base_url,
-            "index": self.retrieval.index if self.retrieval.enabled else False,
+            "index": retrieval.index if retrieval.enabled else False,
             "settings": self.settings(),
         }
         if self.checkpoint is not None:

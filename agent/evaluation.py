@@ -13,22 +13,25 @@ since that is how correctness is measured); `--ablate sampling` answers with one
 
 from __future__ import annotations
 
-import json
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from verimath.batch import run_batch
 from verimath.errors import ConfigError, MissingExtraError
 from verimath.graphs import Settings
 from verimath.questions import QuestionRow
+from verimath.rows import read_jsonl
+
+if TYPE_CHECKING:
+    from verimath.agent import Agent
 
 __all__ = [
     "ABLATIONS", "VariantMetrics", "run_evaluation", "write_report", "metrics_of",
-    "ablated_settings",
+    "ablated_settings", "ablated_agent",
 ]  # fmt: skip
 
 ABLATIONS = ("retrieval", "verification", "sampling")
@@ -74,8 +77,15 @@ def ablated_settings(name: str, settings: Settings) -> Settings:
     return settings
 
 
+def ablated_agent(full: Agent, name: str) -> Agent:
+    """The full agent with one thing taken away (`ABLATIONS`), sharing its model, index and
+    verifier (`Agent.variant`): nothing loads twice, and closing it leaves `full` whole."""
+    settings = ablated_settings(name, full.settings)
+    return full.variant(settings=settings, index=False if name == "retrieval" else None)
+
+
 def run_evaluation(
-    answerers: dict[str, tuple[Callable[[str], Any], Callable[[str, str], bool | None]]],
+    answerers: Mapping[str, tuple[Callable[[str], Any], Callable[[str, str], bool | None]]],
     rows: Sequence[QuestionRow],
     report_dir: Path,
     *,
@@ -133,8 +143,11 @@ def _quantile(values: list[float], q: float) -> float:
 
 
 def _read(path: Path) -> list[dict[str, Any]]:
-    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
-    return [json.loads(line) for line in lines if line.strip()]
+    """A variant's answers as `run_batch` wrote them; a torn last line (a killed run) is left
+    out, as a resumed run leaves it out, and any other bad line is a `RowError`."""
+    if not path.exists():
+        return []
+    return [row for _, row in read_jsonl(path, torn_tail="drop")]
 
 
 def write_report(report_dir: Path, variants: list[str]) -> list[VariantMetrics]:

@@ -18,8 +18,7 @@ import platform
 import time
 from pathlib import Path
 
-from verimath.graphs.context import DEFAULT_SYSTEM_PROMPT
-from verimath.graphs.prompts import render_prompt
+from verimath.graphs.prompts import DEFAULT_SYSTEM_PROMPT, render_prompt
 from verimath.models import LlamaCppBackend, SamplingParams, TransformersBackend, demo_model_path
 from verimath.questions import read_questions
 

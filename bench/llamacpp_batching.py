@@ -36,8 +36,7 @@ from typing import Any
 from verimath import Agent
 from verimath.batch import run_batch
 from verimath.graphs import Settings
-from verimath.graphs.context import DEFAULT_SYSTEM_PROMPT
-from verimath.graphs.prompts import render_prompt
+from verimath.graphs.prompts import DEFAULT_SYSTEM_PROMPT, render_prompt
 from verimath.models import LlamaCppBackend, SamplingParams
 from verimath.questions import read_questions
 

@@ -27,8 +27,8 @@ from subset import DATA, SETS, graded_subset  # bench/subset.py, beside this scr
 
 from verimath import Agent, Settings
 from verimath.graphs.guardrails import screen_question
+from verimath.graphs.reasoning import Generation
 from verimath.graphs.selection import Candidate, select
-from verimath.models.reasoning import Generation
 from verimath.questions import read_questions
 from verimath.tools.verdict import Verdict
 

@@ -27,8 +27,7 @@ from pathlib import Path
 from verimath import Agent
 from verimath.batch import run_batch
 from verimath.graphs import Settings
-from verimath.graphs.context import DEFAULT_SYSTEM_PROMPT
-from verimath.graphs.prompts import render_prompt
+from verimath.graphs.prompts import DEFAULT_SYSTEM_PROMPT, render_prompt
 from verimath.models import load_backend
 from verimath.questions import read_questions
 from verimath.tools.languages import read_as_english

@@ -2,7 +2,8 @@
 
 - `default.jsonl`: reference passages written for verimath (CC0-1.0).
 - `constants.jsonl`, `elements.jsonl`: facts generated from scipy.constants and periodictable by
-  `python -m verimath.corpora.generate`; each row names its source and licence.
+  `python -m corpora.generate` from a checkout (corpora/generate/, a maintainer's tool that the
+  wheel leaves out); each row names its source and licence.
 """
 
 from __future__ import annotations

@@ -1,8 +1,16 @@
 """The LangGraph state machine that answers one question."""
 
 from verimath.graphs.builder import build_graph
-from verimath.graphs.context import DEFAULT_SYSTEM_PROMPT, AgentContext, Retriever, Settings
-from verimath.graphs.prompts import render_prompt
+from verimath.graphs.context import AgentContext, Settings
+from verimath.graphs.contracts import (
+    ChatBackend,
+    Completion,
+    Message,
+    Retriever,
+    SamplingParams,
+    Verifier,
+)
+from verimath.graphs.prompts import DEFAULT_SYSTEM_PROMPT, render_prompt
 from verimath.graphs.state import AgentState, Status
 
 __all__ = [
@@ -10,7 +18,12 @@ __all__ = [
     "AgentContext",
     "AgentState",
     "Settings",
+    "ChatBackend",
+    "Message",
+    "SamplingParams",
+    "Completion",
     "Retriever",
+    "Verifier",
     "Status",
     "render_prompt",
     "DEFAULT_SYSTEM_PROMPT",

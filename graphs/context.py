@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
-from verimath.models.base import ChatBackend
+from verimath.graphs.contracts import ChatBackend, Retriever, Verifier
+from verimath.graphs.prompts import DEFAULT_SYSTEM_PROMPT
 from verimath.retrieval.index import SearchMode
-from verimath.retrieval.passage import Hit
-from verimath.tools.verifier import Verifier
 
-__all__ = ["AgentContext", "Settings", "Retriever", "DEFAULT_SYSTEM_PROMPT"]
-
-DEFAULT_SYSTEM_PROMPT = (
-    "You are a careful math and science assistant. Reason step by step, then give the final "
-    "answer on its own line as \\boxed{...}: a value worked out in full, and exact where the "
-    "math is exact (a fraction or a root, not a rounded decimal) unless the question asks for "
-    "rounding. Write in the language of the question."
-)
-
-
-class Retriever(Protocol):
-    def search(self, query: str, k: int = 4, mode: SearchMode = "hybrid") -> Sequence[Hit]: ...
+__all__ = ["AgentContext", "Settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +61,15 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class AgentContext:
+    """What one run of the graph depends on: the agent's backend, verifier, retriever and
+    settings, and the run's own flags. `Agent` makes one per run with `dataclasses.replace`:
+    `stream_tokens` sends generated text as `Token` events (`Agent.stream`); `conversation`
+    says the run is a turn of a saved conversation (a `thread_id`), which human review needs
+    to resume it."""
+
     backend: ChatBackend
     verifier: Verifier
     retriever: Retriever | None = None
     settings: Settings = field(default_factory=Settings)
+    stream_tokens: bool = False
+    conversation: bool = False

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from verimath.models.reasoning import Channel
+from verimath.graphs.reasoning import Channel
 from verimath.retrieval.passage import Hit
 from verimath.tools.verdict import Verdict
 

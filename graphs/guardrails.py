@@ -1,4 +1,5 @@
-"""Input guardrails: decide, before any model runs, whether and how a question is answered.
+"""Guardrails: decide, before any model runs, whether and how a question is answered
+(`screen_question`), and what of the chosen answer a user is shown (`guard_output`).
 
 `screen_question` is pure and offline (regular expressions, no model, nothing read at import), so
 the graph's guard node stays thin and every decision is tested alone. Each decision is a value:
@@ -31,12 +32,20 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from verimath.graphs.reasoning import THINK_CLOSE, THINK_OPEN
+from verimath.graphs.selection import Candidate, Selection
+from verimath.graphs.state import Status
 from verimath.retrieval.screening import MARKER, screen_text
+from verimath.tools.languages import HOW_MANY, TOPIC_STEMS, TOPIC_SUBSTRINGS
 
-__all__ = ["InputScreen", "screen_question", "is_on_topic", "POLICY_CATEGORIES"]
+__all__ = [
+    "InputScreen", "screen_question", "is_on_topic", "POLICY_CATEGORIES", "OutputScreen",
+    "guard_output",
+]  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,7 +159,7 @@ _NOTATION = re.compile(
 )
 _QUANTITY = re.compile(
     r"\b(?:how\s+(?:many|much|long|far|fast|old|often|tall|high|big)|what\s+(?:percent|fraction"
-    r"|proportion|number))\b|cuánt|combien|wie\s+(?:viele?|lange|weit)|多少|いくつ|何(?:個|人|回)",
+    r"|proportion|number))\b|" + HOW_MANY,  # other languages: the table in tools/languages.py
     re.I,
 )
 _NUMBER = re.compile(
@@ -167,7 +176,8 @@ def _words(words: str, *, stems: bool) -> re.Pattern[str]:
     return re.compile(rf"\b(?:{alternation})" + ("" if stems else r"(?:s|es)?\b"), re.I)
 
 
-# Word starts specific to math and science (English, Spanish, French, German): one is enough.
+# Word starts specific to math and science, in English and (from tools/languages.py) the other
+# languages that put spaces between words: one is enough.
 _STEMS = _words(
     "solv equation calcul comput evaluat simplif integra derivativ differentia function polynom"
     " matri vector algebra geometr trigonom arithmetic quotient remainder divisib divisor multipl"
@@ -202,11 +212,7 @@ _STEMS = _words(
     " carbohydrat membrane embryo zygote gamete fertiliz pollinat insect crustacean arthropod"
     " vertebrate mammal reptile amphibian fungi fungus algae symmetr hemoglobin neural homeostas"
     " osmo diffus transpos linkage eukaryot prokaryot chlorophyll scien hypothes experiment theory"
-    r" formula(?!\s+(?:one|1)\b)"
-    " ecuaci resolver calcula derivada funci probabilidad triángulo número raíz velocidad energía"
-    " fuerza équation résoudre dérivée intégrale fonction probabilité racine vitesse énergie"
-    " gleichung berechne ableitung funktion wahrscheinlichkeit dreieck fläche zahl wurzel"
-    " geschwindigkeit kraft",
+    r" formula(?!\s+(?:one|1)\b) " + TOPIC_STEMS,
     stems=True,
 )
 # Short science words that would be too loose as word starts: whole words, also enough alone.
@@ -215,12 +221,9 @@ _SCIENCE_WORDS = _words(
     " force wave cell gene dna rna atp ph virus motion impulse plasma laser gcd lcm",
     stems=False,
 )
-# Japanese and Chinese have no spaces between words, so these are searched as substrings.
-_CJK = re.compile(
-    "方程|計算|计算|関数|函数|微分|積分|积分|导数|確率|概率|面積|面积|体積|体积|角度|三角形|証明|证明"
-    "|解き|解け|求め|求解|数学|數學|物理|化学|化學|速度|エネルギー|能量|質量|质量|分子|原子|反応|反应"
-    "|電流|电流|電圧|电压|生物|細胞|细胞|遺伝|遗传"
-)
+# Japanese and Chinese have no spaces between words: their topic words (tools/languages.py)
+# are searched as substrings.
+_CJK = re.compile(TOPIC_SUBSTRINGS)
 # Everyday words that read as math next to a number ("each of the 3 boxes", "a rate of 5").
 _EVERYDAY = _words(
     "sum product total average mean mode ratio rate set ring field group unit each per number"
@@ -324,3 +327,38 @@ def _asks_something(text: str) -> bool:
     """False when only removal markers and filler words ("and", "please", "now") are left."""
     words = _WORD.findall(text.replace(MARKER, " ").lower())
     return any(word not in _FILLER for word in words)
+
+
+@dataclass(frozen=True, slots=True)
+class OutputScreen:
+    answer: str | None  # what the user is shown as the answer
+    status: Status
+    notes: tuple[str, ...]  # each decision, one human line each, prefixed "output: "/"review: "
+
+
+def guard_output(
+    candidates: Sequence[Candidate], selection: Selection | None, *, max_answer_chars: int
+) -> OutputScreen:
+    """What of the chosen candidate the user sees: never reasoning tags, at most
+    `max_answer_chars`, and a status that is the chosen candidate's verdict only when an answer
+    is shown (no answer is `unverified`). Pure: the `finalize` node only passes values in."""
+    notes: list[str] = []
+    chosen = candidates[selection.chosen] if selection and selection.chosen is not None else None
+    answer = chosen.answer if chosen else None
+    shown = chosen or (candidates[0] if candidates else None)  # what Answer.reasoning shows
+    if shown and shown.generation.forced:
+        notes.append("output: no final answer in the response; a short final answer was forced")
+    if answer is not None and (THINK_OPEN in answer or THINK_CLOSE in answer):
+        answer = answer.replace(THINK_OPEN, "").replace(THINK_CLOSE, "").strip() or None
+        notes.append("output: removed reasoning tags from the answer")
+    if answer is not None and len(answer) > max_answer_chars:
+        answer = answer[:max_answer_chars] + "…"
+        notes.append(f"output: answer cut to {max_answer_chars} characters")
+    if answer is None:
+        notes.append("output: the model gave no final answer")
+    status: Status = (
+        selection.status if selection is not None and answer is not None else ("unverified")
+    )
+    if chosen is not None and chosen.source == "reviewer":
+        notes.append(f"review: answer overridden by a reviewer ({status} by SymPy)")
+    return OutputScreen(answer, status, tuple(notes))

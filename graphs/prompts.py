@@ -1,4 +1,9 @@
-"""Prompt construction: retrieved passages are quoted data, never instructions."""
+"""Every word the model is told, in one place: the system prompt, how passages and earlier
+turns are quoted, the retry with the verifier's evidence, the forced final answer, the
+multiple-choice instruction and the program instructions.
+
+Retrieved passages are quoted data, never instructions.
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,40 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from verimath.models.base import Message
+from verimath.graphs.contracts import Message
 from verimath.retrieval.passage import Hit
 from verimath.retrieval.screening import screen_text
 
-__all__ = ["render_prompt", "program_instructions", "HISTORY_TURNS"]
+__all__ = [
+    "render_prompt", "program_instructions", "forced_answer_request", "HISTORY_TURNS",
+    "DEFAULT_SYSTEM_PROMPT", "FORCED_ANSWER_PREFIX", "CHOICE_INSTRUCTION", "program_output",
+]  # fmt: skip
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a careful math and science assistant. Reason step by step, then give the final "
+    "answer on its own line as \\boxed{...}: a value worked out in full, and exact where the "
+    "math is exact (a fraction or a root, not a rounded decimal) unless the question asks for "
+    "rounding. Write in the language of the question."
+)
+
+# The forced final answer: a backend that can continue the model's own turn is given this
+# prefill after the trace; one that cannot is asked in a new user message.
+FORCED_ANSWER_PREFIX = "\n\n**Final Answer**\n\\boxed{"
+_FORCED_ANSWER_REQUEST = (
+    "You ran out of space before stating a final answer. Reply with only the final answer, "
+    "written as \\boxed{{...}}.\n\nYour work so far:\n{work}"
+)
+# How much of the unfinished trace the forced-answer request quotes (its end).
+_FORCED_ANSWER_WORK_CHARS = 4000
+
+# Appended to a multiple-choice question after its listed choices (`verimath.questions`).
+CHOICE_INSTRUCTION = "Answer with the letter of the correct choice."
+
+
+def forced_answer_request(work: str) -> str:
+    """The user message that asks for only the final answer, quoting the end of `work`."""
+    return _FORCED_ANSWER_REQUEST.format(work=work[-_FORCED_ANSWER_WORK_CHARS:])
+
 
 # Earlier turns of a conversation shown to the model: their questions and final answers only
 # (never their traces), so a long conversation costs a few hundred tokens, not thousands.
@@ -30,6 +64,11 @@ def program_instructions(cap: int) -> str:
         f"```output block. You can run at most {cap} program{'s' if cap != 1 else ''}. No files, "
         "network or other modules are available."
     )
+
+
+def program_output(output: str) -> str:
+    """The block that follows a program the model ran, as the model's own turn continues."""
+    return f"\n```output\n{output}\n```\n"
 
 
 def _quote(hit: Hit) -> str:

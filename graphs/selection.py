@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from verimath.models.reasoning import Generation
+from verimath.graphs.reasoning import Generation
 from verimath.tools.verdict import Verdict, VerdictStatus
 
 __all__ = [
@@ -94,9 +94,17 @@ def select(
     policy: SelectionPolicy = "verified",
 ) -> Selection:
     """Choose a group: by verification then votes ("verified"), or by votes alone ("majority",
-    plain self-consistency, kept for comparison). Ties go to the group that came first."""
+    plain self-consistency, kept for comparison). Ties go to the group that came first. A
+    reviewer's answer (human review) is chosen over any other: a person decided, and its own
+    check gives its status."""
     if not groups:
         return Selection(None, "unverified", 0, 0.0, groups)
+    reviewed = [i for i, c in enumerate(candidates) if c.source == "reviewer" and c.answer]
+    if reviewed:
+        chosen = reviewed[-1]
+        votes = next(len(group) for group in groups if chosen in group)
+        share = round(votes / len(candidates), 4)
+        return Selection(chosen, candidates[chosen].status, votes, share, groups)
 
     def status_of(group: tuple[int, ...]) -> VerdictStatus:
         return max((candidates[i].status for i in group), key=_RANK.__getitem__)
@@ -126,12 +134,13 @@ def plan_next(
     A verified choice settles it. Otherwise a refuted candidate not yet retried gets one retry
     with its evidence (at most `refuted_retries` in all), then fresh samples continue up to
     `samples`: one at a time when adaptive, all at once otherwise. When SymPy computed the
-    answer itself and it will be given (`settled_by_sympy`), more samples cannot change it.
+    answer itself and it will be given (`settled_by_sympy`), more samples cannot change it, nor
+    can they change a reviewer's answer.
     """
     if selection is not None and selection.status == "verified":
         return None
-    if settled_by_sympy:
-        return None
+    if settled_by_sympy or any(c.source == "reviewer" for c in candidates):
+        return None  # SymPy's answer will be given, or a person has decided
     retried = {c.retry_of for c in candidates if c.retry_of is not None}
     if len(retried) < refuted_retries:
         refuted = [

@@ -6,13 +6,14 @@ turn by resetting every per-turn field; only `history` carries over from turn to
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal, TypedDict
+from typing import Annotated, Literal, TypedDict
 
-from verimath.graphs.selection import Candidate, Selection
+from verimath.graphs.selection import Candidate, Plan, Selection
 from verimath.retrieval.passage import Hit
 
-__all__ = ["AgentState", "Status", "Turn"]
+__all__ = ["AgentState", "Status", "Turn", "Draft", "DraftTask", "collect_drafts"]
 
 Status = Literal["verified", "refuted", "unverified", "refused", "error"]
 
@@ -26,6 +27,36 @@ class Turn:
     status: Status
 
 
+@dataclass(frozen=True, slots=True)
+class Draft:
+    """A candidate one `generate` branch wrote, not yet checked, with the branch's wall-clock
+    span (`time.perf_counter()`): branches run side by side, so their time is the span of all."""
+
+    candidate: Candidate
+    started: float
+    ended: float
+
+
+def collect_drafts(current: list[Draft] | None, new: Sequence[Draft] | None) -> list[Draft]:
+    """The `drafts` channel: the branches of one step add theirs; `verify` empties it (None)."""
+    return [] if new is None else [*(current or []), *new]
+
+
+class DraftTask(TypedDict):
+    """What one `generate` branch is sent (`Send`): the prompt's parts and the sample's place.
+    `index` is the candidate's position (its seed offset and its stream); `resample` says it
+    is a further fresh sample, so a greedy configuration samples it instead."""
+
+    question: str
+    passages: list[Hit]
+    history: list[Turn]
+    index: int
+    retry_of: int | None
+    previous_answer: str | None
+    feedback: str | None
+    resample: bool
+
+
 class AgentState(TypedDict, total=False):
     question: str
     started_at: float
@@ -33,7 +64,12 @@ class AgentState(TypedDict, total=False):
     refusal: str | None
     passages: list[Hit]
     candidates: list[Candidate]
+    drafts: Annotated[list[Draft], collect_drafts]
     selection: Selection | None
+    # What comes after `verify`: more generation (a Plan), or None when the answer is settled.
+    next_step: Plan | None
+    # A person has reviewed this turn's refuted answer (`review`); it is not asked twice.
+    reviewed: bool
     timings: dict[str, float]
     prompt_tokens: int
     completion_tokens: int

@@ -38,6 +38,7 @@ from verimath.retrieval.vectors import (
     choose_kind,
     configure,
 )
+from verimath.rows import read_jsonl
 
 __all__ = [
     "Index",
@@ -131,6 +132,7 @@ class Index:
             scores, ids = self._vectors.search(vector, depth)
             cosines = {int(i): float(s) for s, i in zip(scores[0], ids[0], strict=True) if i >= 0}
         keyword = dict(self._bm25.top(query, depth)) if mode != "dense" else {}
+        order: Sequence[tuple[int, float | None]]  # (passage, fused score: hybrid only)
         if mode == "dense":
             order = [(i, None) for i in cosines]
         elif mode == "bm25":
@@ -186,8 +188,8 @@ class Index:
             )
         try:
             vectors = faiss.read_index(str(folder / "index.faiss"))
-            lines = (folder / "passages.jsonl").read_text(encoding="utf-8").splitlines()
-            passages = [Passage.from_dict(json.loads(line)) for line in lines if line.strip()]
+            rows = read_jsonl(folder / "passages.jsonl")
+            passages = [Passage.from_dict(row) for _, row in rows]
             bm25 = Bm25.load(folder / "bm25")
         except (OSError, RuntimeError, ValueError, KeyError) as exc:
             raise IndexFormatError(

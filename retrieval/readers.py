@@ -7,8 +7,6 @@ because it affects every PDF and has one fix.
 
 from __future__ import annotations
 
-import csv
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -16,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from verimath.errors import MissingExtraError
+from verimath.rows import RowError, read_rows
 
 __all__ = [
     "Document",
@@ -68,16 +67,14 @@ def read_file(file: Path, doc_id: str) -> tuple[list[Document], list[LoadError]]
     suffix = file.suffix.lower()
     if suffix == ".pdf":
         return _read_pdf(file, doc_id)
+    if suffix in (".jsonl", ".csv"):
+        return _read_rows(file)
     try:
         text = file.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         return [], [LoadError(str(file), f"not UTF-8 (byte {exc.start}); re-save it as UTF-8")]
     except OSError as exc:
         return [], [LoadError(str(file), f"unreadable ({exc.strerror or type(exc).__name__})")]
-    if suffix == ".jsonl":
-        return _read_jsonl(file, text)
-    if suffix == ".csv":
-        return _read_csv(file, text)
     if suffix == ".tex":
         title = _first(r"\\title\{([^{}\n]+)\}", text) or file.stem
         text = _tex_body(text)
@@ -88,40 +85,23 @@ def read_file(file: Path, doc_id: str) -> tuple[list[Document], list[LoadError]]
     return [Document(doc_id, text, title, str(file), whole_file=True)], []
 
 
-def _read_jsonl(file: Path, text: str) -> tuple[list[Document], list[LoadError]]:
-    documents, errors = [], []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            errors.append(LoadError(str(file), f"not valid JSON ({exc.msg}); skipped", number))
-            continue
-        if not isinstance(row, dict):
-            errors.append(LoadError(str(file), "not a JSON object; skipped", number))
-            continue
-        document = _row_document(row, file, number)
-        if isinstance(document, LoadError):
-            errors.append(document)
-        else:
-            documents.append(document)
-    return documents, errors
+def _read_rows(file: Path) -> tuple[list[Document], list[LoadError]]:
+    """Documents from the rows of a JSONL or CSV file; a bad row is skipped and reported."""
+    documents: list[Document] = []
+    errors: list[LoadError] = []
 
+    def skip(problem: RowError) -> None:
+        errors.append(LoadError(problem.path, f"{problem.reason}; skipped", problem.line))
 
-def _read_csv(file: Path, text: str) -> tuple[list[Document], list[LoadError]]:
-    documents, errors = [], []
-    reader = csv.DictReader(text.splitlines(keepends=True))
     try:
-        for row in reader:
-            document = _row_document(row, file, reader.line_num)
+        for number, row in read_rows(file, on_error=skip):
+            document = _row_document(row, file, number)
             if isinstance(document, LoadError):
                 errors.append(document)
             else:
                 documents.append(document)
-    except csv.Error as exc:
-        reason = f"malformed CSV ({exc}); the rows after it were skipped"
-        errors.append(LoadError(str(file), reason, reader.line_num))
+    except RowError as exc:  # the file as a whole: unreadable, or a CSV file not in UTF-8
+        return [], [LoadError(exc.path, f"{exc.reason}; {exc.fix}", exc.line)]
     return documents, errors
 
 
@@ -160,7 +140,8 @@ def _read_pdf(file: Path, doc_id: str) -> tuple[list[Document], list[LoadError]]
         if reader.is_encrypted:
             return [], [LoadError(str(file), "encrypted PDF; decrypt it first (e.g. qpdf)")]
         pages = [page.extract_text() or "" for page in reader.pages]
-        title = str((reader.metadata or {}).get("/Title") or "").strip() or file.stem
+        info = reader.metadata
+        title = str((info.get("/Title") if info else None) or "").strip() or file.stem
     except Exception as exc:  # pypdf raises many types on damaged files; one file, one error
         return [], [LoadError(str(file), f"unreadable PDF ({type(exc).__name__}: {exc})")]
     offsets, parts, position = [], [], 0

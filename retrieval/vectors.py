@@ -46,12 +46,14 @@ def build_vectors(matrix: Any, kind: Literal["flat", "hnsw"]) -> tuple[Any, dict
     import faiss
 
     dimension = int(matrix.shape[1])
+    index: faiss.Index
     if kind == "flat":
         index, params = faiss.IndexFlatIP(dimension), {}
     else:
         params = dict(HNSW_PARAMS)
-        index = faiss.IndexHNSWFlat(dimension, params["M"], faiss.METRIC_INNER_PRODUCT)
-        index.hnsw.efConstruction = params["ef_construction"]
+        hnsw = faiss.IndexHNSWFlat(dimension, params["M"], faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = params["ef_construction"]
+        index = hnsw
     configure(index, params)
     index.add(matrix)
     return index, params

@@ -1,4 +1,5 @@
-"""Batch answering that survives kills: resume, retry, timeouts and per-question errors.
+"""Batch answering that survives kills: resume, retry, timeouts and per-question errors, and
+the one batch engine under `run_batch` and `Agent.batch` with its error policy.
 
 The model here is the scripted test double (`ScriptedBackend`), named as such: these tests are
 about the file protocol and the runner, so they use real files, real processes and `kill -9`,
@@ -21,7 +22,7 @@ import pytest
 
 from verimath import Agent
 from verimath.batch import read_done, run_batch
-from verimath.errors import InputFileError
+from verimath.errors import BackendError, ConfigError, InputFileError, ModelNotFoundError
 from verimath.graphs import Settings
 from verimath.models import ScriptedBackend
 from verimath.questions import QuestionRow, read_questions
@@ -175,3 +176,87 @@ def test_gsm8k_killed_at_random_points_resumes_with_nothing_lost_or_duplicated(
     ids = [r["id"] for r in lines(out)]
     assert len(ids) == len(expected) == 1319
     assert sorted(ids) == sorted(expected)
+
+
+def test_resume_keeps_rows_with_line_separators_and_cuts_only_the_torn_tail(tmp_path: Path):
+    out = tmp_path / "answers.jsonl"
+    records = [
+        {"id": "q1", "answer": "x\u2028y", "status": "verified"},  # written as is, not escaped
+        {"id": "q2", "answer": None, "status": "error"},
+    ]
+    complete = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records)
+    out.write_text(complete + '{"id": "q3", "answer": "\u00e9', encoding="utf-8")
+    assert read_done(out) == {"q1", "q2"}
+    assert out.read_text(encoding="utf-8") == complete
+    assert read_done(out) == {"q1", "q2"}  # nothing left to repair
+    out.write_text(complete.rstrip("\n"), encoding="utf-8")  # cut just before the last newline
+    assert read_done(out, retry_errors=True) == {"q1"}
+    assert out.read_text(encoding="utf-8") == complete.split("\n")[0] + "\n"
+
+
+# --- The engine's error policy: "row" (Agent.batch) and "stop" (run_batch) -------------------
+
+
+def trouble(messages, prefill):
+    """The scripted model's replies: 2 (after half a second for 5 minus 3); a crash on "BOOM"
+    (one broken question); on "DOWN" a `BackendError`, as when its server goes down (a
+    misconfiguration)."""
+    question = messages[-1].content
+    if "5 minus 3" in question:
+        time.sleep(0.5)
+    if "BOOM" in question:
+        raise RuntimeError("the model crashed on this one")
+    if "DOWN" in question:
+        raise BackendError("the model server went down; start it again")
+    return "\\boxed{2}"
+
+
+def test_agent_batch_keeps_the_order_and_makes_every_failure_a_row(scripted_agent):
+    questions = ["What is 5 minus 3?", "BOOM", "What is 3 minus 1?", "DOWN"]
+    with scripted_agent(trouble) as agent:
+        answers = agent.batch(questions, max_concurrency=4)  # the slow one finishes last
+        assert [a.question for a in answers] == questions
+        assert [a.status for a in answers] == ["verified", "error", "verified", "error"]
+        assert answers[1].error == "RuntimeError: the model crashed on this one"
+        assert answers[3].error is not None and answers[3].error.startswith("BackendError: ")
+        assert agent.batch([]) == []
+        with pytest.raises(BackendError, match="went down"):
+            agent.batch(questions, errors="stop")
+        with pytest.raises(ConfigError, match="'row' or 'stop'"):
+            agent.batch(questions, errors="skip")  # type: ignore[arg-type]
+
+
+def test_agent_batch_times_out_like_run_batch(scripted_agent):
+    with scripted_agent(trouble) as agent:
+        slow, quick = agent.batch(["What is 5 minus 3?", "What is 3 minus 1?"], timeout_s=0.1)
+    assert slow.status == "error" and slow.error == "TimeoutError: no answer within 0.1 s"
+    assert quick.status == "verified"
+
+
+def test_run_batch_stops_at_a_misconfiguration_with_no_work_lost(scripted_agent, tmp_path):
+    """The question in flight when the server goes down is written; none starts after it; the
+    error is raised, not written; the rerun answers the rest."""
+    out = tmp_path / "answers.jsonl"
+    rows = rows_of("What is 5 minus 3?", "DOWN", "BOOM", "What is 3 minus 1?")
+    with scripted_agent(trouble) as agent:
+        with pytest.raises(BackendError, match="went down"):
+            run_batch(agent.ask, rows, out, concurrency=2)
+        assert [(r["id"], r["status"]) for r in lines(out)] == [("q1", "verified")]
+        run_batch(agent.ask, rows, out, errors="row", concurrency=2)
+    statuses = {r["id"]: (r["status"], r.get("error") or "") for r in lines(out)}
+    assert len(lines(out)) == 4 and statuses["q4"] == ("verified", "")
+    assert statuses["q2"][0] == statuses["q3"][0] == "error"  # "row": the server's error too
+    assert statuses["q2"][1].startswith("BackendError") and "crashed" in statuses["q3"][1]
+
+
+def test_a_model_that_cannot_be_found_stops_run_batch_and_fills_agent_batch(verifier, tmp_path):
+    """A real misconfiguration: the model is loaded on the first question and is not there."""
+    out = tmp_path / "answers.jsonl"
+    settings = Settings(samples=1, refuted_retries=0)
+    with Agent("nobody/no-such-model", index=False, verifier=verifier, settings=settings) as agent:
+        with pytest.raises(ModelNotFoundError, match="--model demo"):
+            run_batch(agent.ask, rows_of("What is 1 plus 1?", "What is 2 plus 2?"), out)
+        assert out.read_text() == ""  # no row says "error" for what was never answered
+        answers = agent.batch(["What is 1 plus 1?", "What is 2 plus 2?"])
+    assert [a.status for a in answers] == ["error", "error"]
+    assert all(a.error and a.error.startswith("ModelNotFoundError: ") for a in answers)

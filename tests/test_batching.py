@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import torch
 
-from verimath.models.base import Completion, Message, SamplingParams
+from verimath.graphs.contracts import Completion, Message, SamplingParams
 from verimath.models.batching import DynamicBatcher
 from verimath.models.transformers_backend import reads_alone
 

@@ -13,7 +13,8 @@ import pytest
 from typer.testing import CliRunner
 
 from verimath.agent import Agent
-from verimath.cli import _config, app, main
+from verimath.cli import app, main
+from verimath.cli.options import AgentOptions
 from verimath.errors import ConfigError
 from verimath.graphs import Settings
 
@@ -277,18 +278,37 @@ def test_options_given_override_set_which_overrides_the_file(tmp_path: Path):
         'model = "demo"\n[sampling]\nsamples = 3\ntemperature = 0.5\n[retrieval]\nenabled = false\n'
     )
     sets = ["sampling.samples=2", "sampling.temperature=0.7"]
-    none_given = dict(model=None, base_url=None, max_new_tokens=None, samples=None, index=None)
-    config = _config(path, sets, **none_given, retrieval=None)
+    config = AgentOptions(config_file=path, sets=sets).config()
     assert (config.model, config.sampling.samples, config.sampling.temperature) == ("demo", 2, 0.7)
     assert config.agent_kwargs()["index"] is False
     given = dict(model="Qwen/Qwen3-0.6B", max_new_tokens=64, samples=1, index=tmp_path / "idx")
-    config = _config(path, sets, **given, retrieval=None)
+    config = AgentOptions(config_file=path, sets=sets, **given).config()
     settings = config.settings()
     assert (config.model, settings.max_new_tokens, settings.samples) == ("Qwen/Qwen3-0.6B", 64, 1)
     assert settings.temperature == 0.7  # not an option: --set stands
     assert config.agent_kwargs()["index"] == tmp_path / "idx"  # --index turns retrieval on
-    assert _config(path, None, index=tmp_path, retrieval=False).agent_kwargs()["index"] is False
-    assert _config(None, None).settings() == Settings()
+    no_retrieval = AgentOptions(config_file=path, index=tmp_path, retrieval=False)
+    assert no_retrieval.config().agent_kwargs()["index"] is False
+    assert AgentOptions().config().settings() == Settings()
+    # What a command sets itself is set too, unless it is None.
+    assert (
+        AgentOptions().config(generation_time_limit_s=5.0).settings().generation_time_limit_s == 5
+    )
+    assert AgentOptions().config(generation_time_limit_s=None).settings() == Settings()
+
+
+def test_every_command_that_builds_an_agent_takes_the_agent_options():
+    """The options are bound once (`AgentOptions`); each command shows them in its --help, in
+    the same order, with the same help text."""
+    runner = CliRunner(env={"COLUMNS": "400"})
+    flags = ["--config", "--set", "--model", "--base-url", "--backend", "--max-new-tokens",
+             "--samples", "--index", "--retrieval"]  # fmt: skip
+    for command in ("ask", "batch", "eval", "serve"):
+        result = runner.invoke(app, [command, "--help"])
+        assert result.exit_code == 0, command
+        shown = [word for word in result.output.split() if word.startswith("--")]
+        assert [flag for flag in shown if flag in flags] == flags, command
+        assert "A TOML config file (see examples/verimath.toml)" in result.output, command
 
 
 @pytest.mark.slow

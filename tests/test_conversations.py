@@ -4,7 +4,9 @@ backend (named as such)."""
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -40,6 +42,24 @@ def test_a_conversation_survives_a_restart(verifier, tmp_path):
     assert len(later.backend.calls[-1].messages) == 2  # bob's thread has no history
     rows = sqlite3.connect(path).execute("select count(distinct thread_id) from checkpoints")
     assert rows.fetchone()[0] == 2
+
+
+# Saved by verimath 0.1 (before the reasoning split moved from `verimath.models` to
+# `verimath.graphs`): one verified turn, "What is 17 times 23?" answered 391, on thread
+# "saved-before-layers".
+SAVED_BY_0_1 = Path(__file__).parent / "data" / "conversation_saved_by_0.1.sqlite3"
+
+
+def test_a_conversation_saved_before_the_layers_moved_still_loads(verifier, tmp_path):
+    path = tmp_path / "old.sqlite3"
+    shutil.copy(SAVED_BY_0_1, path)
+    agent = agent_with(["\\boxed{782}"], verifier, path)
+    saved = agent.conversations.get_state({"configurable": {"thread_id": "saved-before-layers"}})
+    (candidate,) = saved.values["candidates"]  # its Generation was stored under its old module
+    assert (candidate.answer, candidate.generation.reasoning) == ("391", "17*23 = 391")
+    agent.ask("Now double it.", thread_id="saved-before-layers")
+    assert "\\boxed{391}" in [m.content for m in agent.backend.calls[0].messages]
+    assert [t.answer for t in agent.history("saved-before-layers")] == ["391", "782"]
 
 
 def test_a_question_without_thread_leaves_no_history(verifier, tmp_path):

@@ -16,10 +16,17 @@ import pytest
 
 from verimath import Agent
 from verimath.errors import ConfigError
-from verimath.evaluation import _histogram_bins, ablated_settings, parse_ablations, run_evaluation
+from verimath.evaluation import (
+    _histogram_bins,
+    ablated_agent,
+    ablated_settings,
+    parse_ablations,
+    run_evaluation,
+)
 from verimath.graphs import Settings
 from verimath.models import ScriptedBackend
 from verimath.questions import QuestionRow
+from verimath.retrieval import Index, Passage
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -83,6 +90,38 @@ def test_each_ablation_takes_one_thing_away():
         "majority", 0, False,
     )  # fmt: skip
     assert no_checks.samples == 4 and ablated_settings("retrieval", full) == full
+
+
+def test_a_variant_shares_model_and_verifier_and_closing_it_leaves_them_running():
+    """The parent starts the one SymPy pool and owns it; a variant borrows it, so closing the
+    variant stops nothing, and closing the parent stops it for both."""
+    settings = Settings(max_new_tokens=32, samples=2, refuted_retries=0, sympy_answer=False)
+    full = Agent(ScriptedBackend(["\\boxed{391}"]), index=False, settings=settings)
+    lean = ablated_agent(full, "sampling")
+    assert lean.backend is full.backend and lean.context.verifier is full.context.verifier
+    assert (lean.settings.samples, full.settings.samples) == (1, 2)
+    assert lean.variant().settings == lean.settings  # a variant of a variant: the same again
+    lean.close()
+    assert full.ask("What is 17 times 23?").status == "verified"  # the pool still runs
+    assert lean.ask("What is 17 times 23?").status == "verified"
+    full.close()
+    assert "closed" in full.context.verifier.equivalent("1", "1").reason
+
+
+@pytest.mark.slow
+def test_variants_share_the_index_or_answer_without_it(embeddings, verifier):
+    passages = [Passage("p1", "17 times 23 is 391.", "Products")]
+    index = Index.build(passages, embeddings)
+    settings = Settings(max_new_tokens=32, samples=1, refuted_retries=0)
+    full = Agent(
+        ScriptedBackend(["\\boxed{391}"]), index=index, verifier=verifier, settings=settings
+    )
+    assert full.variant().context.retriever is index
+    assert ablated_agent(full, "verification").context.retriever is index
+    no_retrieval = ablated_agent(full, "retrieval")
+    assert no_retrieval.context.retriever is None and no_retrieval.settings == full.settings
+    assert full.ask("What is 17 times 23?").citations
+    assert not no_retrieval.ask("What is 17 times 23?").citations
 
 
 @pytest.mark.slow

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from verimath import Agent, Settings
-from verimath.models.base import Message, SamplingParams
-from verimath.models.reasoning import generate_answer
+from verimath.graphs.contracts import Message, SamplingParams
+from verimath.graphs.reasoning import generate_answer
 from verimath.models.scripted import ScriptedBackend
 from verimath.tools.programs import check_program, find_program, run_program
 

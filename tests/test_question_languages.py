@@ -171,11 +171,11 @@ def test_english_questions_read_as_before(verifier, question, candidate, expecte
 
 
 def test_each_foreign_phrase_has_one_english_reading():
-    from verimath.tools.languages import _CUES
+    from verimath.tools.languages import _LANGUAGES
 
     readings: dict[str, set[str]] = {}
-    for cues in _CUES.values():
-        for phrases, english in cues:
+    for language in _LANGUAGES.values():
+        for phrases, english in language.cues:
             for phrase in phrases.split("|"):
                 readings.setdefault(phrase.casefold(), set()).add(english)
     assert {p: r for p, r in readings.items() if len(r) > 1} == {}

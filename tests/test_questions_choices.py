@@ -15,8 +15,10 @@ import pytest
 from verimath import Agent
 from verimath.evaluation import run_evaluation
 from verimath.graphs import Settings
+from verimath.graphs.prompts import CHOICE_INSTRUCTION
 from verimath.models import ScriptedBackend
-from verimath.questions import CHOICE_INSTRUCTION, grade_choice, read_questions
+from verimath.questions import grade_choice, read_questions
+from verimath.tools.equivalence import equivalent
 
 CHOICES = ["0", "4", "2", "6"]  # gold B: "4"
 
@@ -113,3 +115,30 @@ def test_eval_grades_multiple_choice_rows_by_letter(verifier, tmp_path: Path):
     assert full.accuracy == 3 / 5
     assert full.by_group["subject"] == {"algebra": (1, 2), "physics": (2, 3)}
     assert "| physics | 2/3 |" in (tmp_path / "report" / "summary.md").read_text()
+
+
+# Every answer form either grader had a case for; `equivalent` (no choice texts) must say what
+# `grade_choice` says without texts, and with texts wherever the answer names a letter.
+GRADER_CASES = [
+    ("B", answer, True)
+    for answer in ["B", "(B)", "B)", "B.", "\\text{B}", "\\textbf{(B)}", "$B$", "B: 4", "(B) 4",
+                   "option B", "Option B", "answer: B", "B: the degree", "(B) 42"]
+] + [
+    ("B", answer, False)
+    for answer in ["A", "C", "(C)", "D)", "\\text{D}", "E", "C) 42", "(C) 4", "B or C",
+                   "Bromine", "b", "", "4", " 4 ", "$4$", "2", "6"]
+] + [("(C)", "\\text{(C)}", True), ("(C)", "C", True), ("C", "(B)", False)]  # fmt: skip
+NEEDS_CHOICE_TEXTS = {"4", " 4 ", "$4$"}  # the gold's text: right only where the texts are known
+
+
+@pytest.mark.parametrize(("gold", "answer", "expected"), GRADER_CASES)
+def test_equivalent_and_grade_choice_agree_on_a_letter_gold(gold, answer, expected):
+    assert equivalent(gold, answer).equivalent is expected
+    assert grade_choice(gold, answer) is expected
+    with_texts = grade_choice(gold, answer, CHOICES)
+    assert with_texts is (True if answer in NEEDS_CHOICE_TEXTS else expected)
+
+
+def test_a_letter_named_with_another_choices_text_needs_the_texts_to_be_wrong():
+    assert grade_choice("B", "B: 2", CHOICES) is False  # "2" is choice C
+    assert equivalent("B", "B: 2").equivalent is grade_choice("B", "B: 2") is True

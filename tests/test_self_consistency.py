@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from verimath import Agent, Settings
+from verimath.graphs.reasoning import Generation
 from verimath.graphs.selection import Candidate, Plan, group_answers, plan_next, select
 from verimath.models import ScriptedBackend
-from verimath.models.reasoning import Generation
 from verimath.tools.verdict import Verdict
 
 QUESTION = "What is 17 times 23?"

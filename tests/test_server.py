@@ -5,6 +5,7 @@ verified (the SymPy worker pool), from a scripted model or from the real demo mo
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import inspect
 import json
 import os
@@ -15,21 +16,23 @@ import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from typing import Any
 
 import httpx
 import openai
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
+from loopback import serving
 
-from verimath import Agent, Settings
+from verimath import Agent, Answer, CandidateAnswer, Citation, Settings, Usage
 from verimath.cli import serve as serve_command
+from verimath.graphs.contracts import Message
 from verimath.models import ScriptedBackend
-from verimath.models.base import Message
 from verimath.server import API_KEY_ENV, ServerLimits, create_app
+from verimath.server.openai_chat import Completion
+from verimath.server.schema import AnswerOut, ChatCompletionOut
+from verimath.tools.programs import ProgramRun
+from verimath.tools.verdict import Check
 
 SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=0)
 LIMITS = ServerLimits(max_body_bytes=16_384, max_concurrency=4, max_queue=16, timeout_s=60)
@@ -59,27 +62,6 @@ class Multiplier:
         finally:
             with self._lock:
                 self.running -= 1
-
-
-@contextmanager
-def serving(app: Any) -> Iterator[str]:
-    """`app` on a real uvicorn server on a free loopback port, in a thread; yields its URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start; see the log above")
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 @pytest.fixture(scope="module")
@@ -397,6 +379,35 @@ def test_a_stream_that_times_out_ends_with_an_error_event(verifier):
     assert error["type"] == "timeout_error" and "Traceback" not in error["message"]
 
 
+def test_a_client_that_leaves_a_stream_ends_its_run(verifier):
+    """The client reads the first event and hangs up while the model works: the call in
+    progress completes, no other starts (four would, every answer being refuted), and the
+    slot comes free."""
+    model = Stuck()  # answers 6, which 2 times 4 is not
+    backend = ScriptedBackend(model, name="scripted-stuck")
+    settings = Settings(max_new_tokens=64, samples=4, refuted_retries=0, sympy_answer=False)
+    body = {"messages": [{"role": "user", "content": "What is 2 times 4?"}], "stream": True}
+    with (
+        Agent(backend, index=False, verifier=verifier, settings=settings) as agent,
+        serving(create_app(agent, limits=ServerLimits(max_concurrency=1))) as base,
+    ):
+        try:
+            with httpx.stream("POST", f"{base}/v1/chat/completions", json=body) as response:
+                first = next(response.iter_lines())
+                assert model.entered.wait(10)
+            time.sleep(2.0)  # for the server to see the client go (generous: a loaded CI)
+        finally:
+            model.release.set()
+        for _ in range(1000):
+            if httpx.get(f"{base}/healthz").json()["running"] == 0:
+                break
+            time.sleep(0.01)
+        else:
+            pytest.fail("the slot of the abandoned stream never came free")
+    assert first.startswith("data: ") and '"role": "assistant"' in first
+    assert len(backend.calls) == 1
+
+
 @pytest.mark.slow
 def test_one_question_through_the_real_demo_model(demo_backend, small_budget, verifier):
     with (
@@ -443,6 +454,45 @@ schema = schemathesis.openapi.from_dict(
 )
 
 
+def test_the_answer_schema_is_derived_from_the_answer_dataclasses():
+    """/v1/ask's schema names exactly the fields of `Answer` and of the values it holds, all
+    sent, no others: a field added to `Answer` is in the API by itself."""
+    components = SPEC["components"]["schemas"]
+    for cls in (Answer, CandidateAnswer, Citation, Check, Usage, ProgramRun):
+        names = [f.name for f in dataclasses.fields(cls)]
+        schema = components[f"{cls.__name__}Out"]
+        assert list(schema["properties"]) == names and schema["required"] == names, cls
+        assert schema["additionalProperties"] is False
+    assert "programs" in components["CandidateAnswerOut"]["properties"]
+    ok = SPEC["paths"]["/v1/ask"]["post"]["responses"]["200"]["content"]["application/json"]
+    assert ok["schema"] == {"$ref": "#/components/schemas/AnswerOut"}
+    extension = components["VerimathOut"]["properties"]
+    answer_schema = components["AnswerOut"]["properties"]
+    assert {k: v for k, v in extension.items() if k != "evidence"} == {
+        k: answer_schema[k] for k in extension if k != "evidence"
+    }
+
+
+def test_what_the_server_sends_is_what_its_schema_says():
+    """Every field filled in, a program run included: the JSON of /v1/ask and of a chat
+    completion is valid under the derived models, which keep all of it."""
+    check = Check("substitution", "failed", "2*4 = 8, not 6")
+    candidate = CandidateAnswer(
+        "6", "refuted", (check,), 0, None, 0.7, False, "2 times 4 is 6.",
+        programs=(ProgramRun("print(2 * 4)", "8", True),),
+    )  # fmt: skip
+    answer = Answer(
+        "What is 2 times 4?", "8", "verified", "2 times 4 is 8.",
+        citations=(Citation("p1", "facts", "Products", "2 times 4 is 8.", 0.9),),
+        checks=(check,), guardrails=("note",), timings={"total_ms": 1.5}, model="m",
+        usage=Usage(5, 7), attempts=2, candidates=(candidate,), confidence=0.5,
+    )  # fmt: skip
+    sent = json.loads(json.dumps(answer.to_dict()))
+    assert AnswerOut.model_validate(sent).model_dump(mode="json") == sent
+    completion = json.loads(json.dumps(Completion("m").whole(answer)))
+    assert ChatCompletionOut.model_validate(completion).model_dump(mode="json") == completion
+
+
 @schema.parametrize()
 @settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
 def test_api_keeps_to_its_openapi_schema(case, url):
@@ -451,12 +501,7 @@ def test_api_keeps_to_its_openapi_schema(case, url):
     case.call_and_validate(base_url=url, timeout=30)
 
 
-def test_serve_command_takes_the_model_options_and_limit_defaults():
-    from verimath.cli import ask
-
-    own = {"question", "thread", "stream", "as_json"}  # what only `ask` has
-    model_options = set(inspect.signature(ask).parameters) - own
-    assert model_options <= set(inspect.signature(serve_command).parameters)
+def test_serve_command_limit_defaults_are_server_limits():
     defaults = {name: p.default for name, p in inspect.signature(serve_command).parameters.items()}
     limits = ServerLimits()
     assert defaults["timeout"] == limits.timeout_s

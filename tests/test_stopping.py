@@ -4,8 +4,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from verimath.graphs.stopping import StopText, cut_at_stop
 from verimath.models import Message, SamplingParams
-from verimath.models.stopping import StopText, cut_at_stop
 
 
 def test_the_earliest_stop_string_wins_and_is_left_out():

@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from verimath import Agent, Answer, Checked, Retrieved, Settings, StepEvent, Token
+from verimath.graphs.contracts import Message, SamplingParams
+from verimath.graphs.reasoning import TraceSplitter, split_reasoning
 from verimath.models import ScriptedBackend
-from verimath.models.base import Message, SamplingParams
-from verimath.models.reasoning import TraceSplitter, split_reasoning
 
 SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=0)
 REPLY = "<think>17*20 = 340, 17*3 = 51, so 391.</think>The product is \\boxed{391}."

@@ -41,7 +41,14 @@ from verimath.tools.precision import (
     written_number,
 )
 from verimath.tools.question import NoTask, Task, find_checkable, recognise
-from verimath.tools.verdict import Check, Equivalence, Verdict, shorten
+from verimath.tools.verdict import (
+    Check,
+    CheckOutcome,
+    Equivalence,
+    Verdict,
+    VerdictStatus,
+    shorten,
+)
 
 __all__ = ["check_answer", "find_checkable", "grade"]
 
@@ -123,8 +130,13 @@ def _residual_zero(expression: sympy.Expr, at: dict) -> tuple[bool | None, sympy
     return (None if numerically_equal(residual, sympy.Integer(0), scale=terms) else False), residual
 
 
-def _outcome(result: bool | None) -> str:
-    return {True: "passed", False: "failed", None: "not_applicable"}[result]
+def _outcome(result: bool | None) -> CheckOutcome:
+    outcomes: dict[bool | None, CheckOutcome] = {
+        True: "passed",
+        False: "failed",
+        None: "not_applicable",
+    }
+    return outcomes[result]
 
 
 def _evaluate(target: sympy.Basic) -> sympy.Basic | None:
@@ -275,8 +287,9 @@ def _system_answer(task: Task, variables: list[sympy.Symbol], solutions: list[di
         if any(v.is_real is None for s in solutions for v in s.values()):
             return None
         solutions = [s for s in solutions if all(v.is_real for v in s.values())]
-    texts = [[answer_text(s[v], task.rounding) for v in variables] for s in solutions]
-    if not texts or any(None in row for row in texts):
+    cells = [[answer_text(s[v], task.rounding) for v in variables] for s in solutions]
+    texts = [[t for t in row if t is not None] for row in cells]
+    if not texts or any(len(row) != len(variables) for row in texts):  # a value not exact
         return None
     if len(texts) == 1:
         return short_answer(
@@ -449,9 +462,9 @@ def _check_rewrite(task: Task, candidate: str) -> Verdict:
         return _unverified(name, f"candidate: {exc}")
     same = compare_expressions(task.target, stated)
     if same.equivalent is not True:
-        outcome = "failed" if same.equivalent is False else "not_applicable"
+        outcome: CheckOutcome = "failed" if same.equivalent is False else "not_applicable"
         detail = f"{shorten(stated)} vs {task.source}: {same.reason}"
-        status = "refuted" if same.equivalent is False else "unverified"
+        status: VerdictStatus = "refuted" if same.equivalent is False else "unverified"
         return Verdict(status, (Check("equal", outcome, detail),))
     equal = Check("equal", "passed", f"{shorten(stated)} equals {task.source}: {same.reason}")
     problem = _factor_problem(form) if name == "factor" else _expand_problem(form)

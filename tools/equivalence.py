@@ -10,6 +10,7 @@ import re
 
 import sympy
 
+from verimath.tools.choices import LETTERS, UNLISTED_CHOICES, grade_choice, picked_choice
 from verimath.tools.mathparse import (
     ParseError,
     expand_pm,
@@ -29,9 +30,6 @@ _PERCENT = re.compile(r"(\d+(?:\.\d+)?)\s*\\?%")
 _MIXED_NUMBER = re.compile(
     r"^\s*(?P<whole>\d+)\s*\\[dt]?frac\s*\{?(?P<num>\d+)\}?\s*\{?(?P<den>\d+)\}?(?=\s*(?:\\text|$))"
 )
-_CHOICE = re.compile(r"\(?([A-E])\)?")
-# `B`, `(B)`, `B)`, `B.`, `B: 42`, `(B) 42`, `\\text{(B)}`: the picked option of a multiple choice
-_CHOICE_PICKED = re.compile(r"(?:\\text\{)?\(?([A-E])(?:\)|\.|:|\}|\s|$)")
 _DEGREES = re.compile(r"(\d+(?:\.\d+)?)\s*(?:\^\s*\{?\s*\\circ\s*\}?|°)")
 _REPEATING = re.compile(r"(?P<whole>\d*)\.(?P<fixed>\d*)\\overline\{(?P<rep>\d+)\}")
 _MATRIX = re.compile(
@@ -42,13 +40,14 @@ _MATRIX = re.compile(
 
 
 def equivalent(gold: str, candidate: str) -> Equivalence:
-    """Compare two answers; None when the parser cannot read one of them."""
-    choice = _CHOICE.fullmatch(gold.strip())
-    if choice:  # multiple choice: the gold is a letter, the candidate may add the option text
-        picked = _CHOICE_PICKED.match(candidate.strip())
-        if picked:
-            same = picked.group(1) == choice.group(1)
-            return Equivalence(same, f"choice {picked.group(1)} vs {choice.group(1)}")
+    """Compare two answers; None when the parser cannot read one of them. A gold that is a
+    choice letter (`B`, `(B)`, `option B`) is graded by `grade_choice` without choice texts:
+    the candidate must name that letter (`B: 42`, `\\text{(B)}` do; `b`, `42` do not)."""
+    gold_choice = picked_choice(gold, UNLISTED_CHOICES)
+    if gold_choice is not None and not gold_choice[1]:  # a letter A-E: a multiple choice
+        picked = picked_choice(candidate, UNLISTED_CHOICES)
+        which = f"choice {LETTERS[picked[0]]}" if picked else "no choice letter"
+        return Equivalence(grade_choice(gold, candidate), f"{which} vs {LETTERS[gold_choice[0]]}")
     g, c = prepare_answer(gold), prepare_answer(candidate)
     g, c = _degrees_beside_radians(g, c), _degrees_beside_radians(c, g)
     if _squash(normalize(g)) == _squash(normalize(c)):

@@ -36,7 +36,6 @@ __all__ = [
     "ProgramBlock",
     "ProgramRun",
     "find_program",
-    "format_output",
     "check_program",
     "run_program",
     "warm_up",
@@ -125,11 +124,6 @@ def find_program(text: str, start: int = 0) -> ProgramBlock | None:
     if match is None:
         return None
     return ProgramBlock(match.group(1).strip("\n"), match.end())
-
-
-def format_output(run: ProgramRun) -> str:
-    """The output block appended after the program, as the model's context continues."""
-    return f"\n```output\n{run.output}\n```\n"
 
 
 def check_program(source: str) -> str | None:
@@ -376,8 +370,8 @@ def warm_up() -> None:
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise PermissionError("SymPy's string parser is not available inside a program")
 
-    sympy_parser.parse_expr = refuse  # type: ignore[assignment]
-    sympy_parser.eval_expr = refuse  # type: ignore[assignment]
+    sympy_parser.parse_expr = refuse
+    sympy_parser.eval_expr = refuse
 
 
 # Submodules SymPy imports inside functions on first use.

@@ -182,11 +182,14 @@ def recognise(question: str) -> Task | NoTask:
 
 
 # ----------------------------------------------------------------------------- fragments
+_FragmentKind = Literal["equation", "closed", "open", "definition", "other"]
+
+
 @dataclass(frozen=True)
 class _Fragment:
     text: str
     value: sympy.Basic
-    kind: Literal["equation", "closed", "open", "definition", "other"]
+    kind: _FragmentKind
     variable: sympy.Symbol | None = None
 
 
@@ -204,6 +207,7 @@ def _parse_fragments(texts: list[str]) -> list[_Fragment]:
             value = parse_expression(math)
         except ParseError:
             continue
+        kind: _FragmentKind
         if isinstance(value, sympy.Equality):
             kind = "equation" if free_variables(value) else "other"
         elif isinstance(value, sympy.Expr):
@@ -373,7 +377,7 @@ def _operation_task(question: str, parsed: list[_Fragment], intents: set[str]) -
         # Two-sided, as the question says (SymPy's default is from the right): 1/x has none at 0.
         side = {sympy.oo: "-", -sympy.oo: "+"}.get(where, "+-")
         limit = sympy.Limit(f, sympy.Symbol(point.group(1)), where, side)
-        kind = "value" if not free_variables(limit) else "expression"
+        kind: TaskKind = "value" if not free_variables(limit) else "expression"
         source = f"the limit of {subject.text} as {point.group(1)} → {point.group(2)}"
         return Task(kind, source, limit)
     rewrite = intents & {"factor", "expand", "simplify"}
@@ -381,8 +385,12 @@ def _operation_task(question: str, parsed: list[_Fragment], intents: set[str]) -
         if _numbers_outside(question, used):
             return NoTask("the question has numbers outside the expression")
         (name,) = rewrite
-        kind = {"factor": "factor", "expand": "expand", "simplify": "simplify"}[name]
-        return Task(kind, subject.text, f, variable)
+        rewrites: dict[str, TaskKind] = {
+            "factor": "factor",
+            "expand": "expand",
+            "simplify": "simplify",
+        }
+        return Task(rewrites[name], subject.text, f, variable)
     return NoTask("the operation asked for is not clear")
 
 

@@ -1,6 +1,11 @@
-"""Generation backends behind one small interface (`ChatBackend`)."""
+"""Generation backends: implementations of the graph's `ChatBackend` contract.
 
-from verimath.models.base import ChatBackend, Completion, Message, SamplingParams
+The contract itself (`ChatBackend`, `Message`, `SamplingParams`, `Completion`) is defined in
+`verimath.graphs.contracts`, the layer below, and re-exported here for users of backends.
+"""
+
+from verimath.graphs.contracts import ChatBackend, Completion, Message, SamplingParams
+from verimath.graphs.reasoning import Generation, generate_answer, split_reasoning
 from verimath.models.langchain_backend import LangChainBackend
 from verimath.models.llamacpp_backend import LlamaCppBackend
 from verimath.models.loading import (
@@ -12,7 +17,6 @@ from verimath.models.loading import (
     load_backend,
 )
 from verimath.models.openai_backend import OpenAIBackend
-from verimath.models.reasoning import Generation, generate_answer, split_reasoning
 from verimath.models.scripted import ScriptedBackend
 from verimath.models.transformers_backend import TransformersBackend
 

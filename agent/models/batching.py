@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from verimath.models.base import Completion, OnText, SamplingParams
+from verimath.graphs.contracts import Completion, OnText, SamplingParams
 
 __all__ = ["DynamicBatcher", "BatchStats"]
 

@@ -68,6 +68,7 @@ def _growing_layer_class() -> type:
         def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> Any:
             if not self.is_initialized:
                 self.lazy_initialization(key_states, value_states)
+            assert self.keys is not None  # set by lazy_initialization
             held = self.keys.shape[-2] if self.keys.numel() else 0
             needed = held + key_states.shape[-2]
             room = getattr(self, "_room", None)  # buffers, and the view last handed out

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from verimath.errors import BackendError
-from verimath.models.base import Completion, Message, OnText, SamplingParams
+from verimath.graphs.contracts import Completion, Message, OnText, SamplingParams
 
 __all__ = ["LangChainBackend"]
 

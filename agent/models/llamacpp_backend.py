@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from verimath.errors import ConfigError, MissingExtraError, ModelNotFoundError
-from verimath.models.base import Completion, Message, OnText, SamplingParams
+from verimath.graphs.contracts import Completion, Message, OnText, SamplingParams
 from verimath.models.llamacpp_engine import BatchedDecoder, DecoderStats
 
 __all__ = ["LlamaCppBackend", "DEFAULT_N_CTX", "DEFAULT_KV_CACHE_MB", "MAX_SEQUENCES"]

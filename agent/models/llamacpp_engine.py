@@ -31,6 +31,7 @@ greedy text can part ways at a near-tie. For the demo's Q4_1 file they are bit-i
 from __future__ import annotations
 
 import codecs
+import functools
 import queue
 import threading
 import time
@@ -39,8 +40,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
-from verimath.models.base import Completion, FinishReason, OnText, SamplingParams
-from verimath.models.stopping import StopText
+from verimath.graphs.contracts import Completion, FinishReason, OnText, SamplingParams
+from verimath.graphs.stopping import StopText
 
 __all__ = ["BatchedDecoder", "DecoderStats", "shared_prefix"]
 
@@ -212,7 +213,7 @@ class BatchedDecoder:
         self.stats.largest = max(self.stats.largest, sum(1 for _, i in fed if i >= 0))
         for sequence, index in fed:
             if index >= 0:
-                self._guarded(sequence, lambda s=sequence, i=index: self._sample(s, i))
+                self._guarded(sequence, functools.partial(self._sample, sequence, index))
 
     def _admit(self) -> None:
         """Give waiting requests a sequence, reusing the cells that hold most of their prompt."""

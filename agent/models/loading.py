@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from verimath.errors import ConfigError, ModelNotFoundError
-from verimath.models.base import ChatBackend
+from verimath.graphs.contracts import ChatBackend
 from verimath.models.langchain_backend import LangChainBackend
 from verimath.models.llamacpp_backend import LlamaCppBackend
 from verimath.models.openai_backend import OpenAIBackend
@@ -141,7 +141,8 @@ def prepare_demo_model() -> Path:
     )
     # Loaded from GGUF the model is marked quantized, which save_pretrained refuses; its
     # weights are already plain float32 tensors.
-    model.hf_quantizer = None
+    # torch types Module.__setattr__ for tensors and modules only; this is a plain attribute
+    model.hf_quantizer = None  # type: ignore[assignment]
     model.config.__dict__.pop("quantization_config", None)
     target.parent.mkdir(parents=True, exist_ok=True)
     for stale in target.parent.glob("demo-*"):  # a copy of an earlier demo file

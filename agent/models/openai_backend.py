@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from verimath.errors import BackendError, ConfigError
-from verimath.models.base import Completion, FinishReason, Message, OnText, SamplingParams
-from verimath.models.reasoning import THINK_CLOSE, THINK_OPEN
+from verimath.graphs.contracts import Completion, FinishReason, Message, OnText, SamplingParams
+from verimath.graphs.reasoning import THINK_CLOSE, THINK_OPEN
 
 __all__ = ["OpenAIBackend"]
 

@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from verimath.models.base import Completion, Message, OnText, SamplingParams
-from verimath.models.stopping import cut_at_stop
+from verimath.graphs.contracts import Completion, Message, OnText, SamplingParams
+from verimath.graphs.stopping import cut_at_stop
 
 __all__ = ["ScriptedBackend", "ScriptedCall"]
 

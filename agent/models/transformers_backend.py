@@ -7,16 +7,16 @@ with the tokenizer's own chat template, so each model gets the format it was tra
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from verimath.errors import ModelNotFoundError
-from verimath.models.base import Completion, Message, OnText, SamplingParams
+from verimath.graphs.contracts import Completion, FinishReason, Message, OnText, SamplingParams
+from verimath.graphs.stopping import StopText, cut_at_stop
 from verimath.models.batching import DynamicBatcher
 from verimath.models.kv_cache import cache_argument, cache_layers, growing_cache
 from verimath.models.prefix_cache import PrefixCache, left_padded
-from verimath.models.stopping import StopText, cut_at_stop
 
 __all__ = ["TransformersBackend", "pick_device", "pick_dtype", "reads_alone"]
 
@@ -116,7 +116,8 @@ class TransformersBackend:
                 f"model '{self.name}' could not be loaded ({_first_line(exc)}); "
                 + _WAYS_OUT.format(id=self.model_id)
             ) from exc
-        model.to(device)
+        # transformers types `to` through functools.wraps, which drops the binding of `self`
+        model.to(device)  # type: ignore[arg-type]
         model.eval()  # safe: torch inference mode switch, not Python eval
         tokenizer.padding_side = "left"  # batched prompts end together; new tokens line up
         if tokenizer.pad_token_id is None:
@@ -196,6 +197,7 @@ class TransformersBackend:
             end = next((j for j, t in enumerate(new_tokens) if t in ends), len(new_tokens))
             text = tokenizer.decode(new_tokens[:end], skip_special_tokens=True)
             before_stop = cut_at_stop(text, params.stop)
+            finish: FinishReason
             if before_stop is not None:
                 finish, used = "stop", end  # what follows a stop string is padding
             elif end < len(new_tokens):
@@ -274,7 +276,10 @@ class _RowStreamer:
     """
 
     def __init__(
-        self, tokenizer: Any, listeners: Sequence[OnText | None], eos_ids: set[int]
+        self,
+        tokenizer: Any,
+        listeners: Sequence[Callable[[str], object] | None],  # what a listener returns is unused
+        eos_ids: set[int],
     ) -> None:
         self._tokenizer = tokenizer
         self._listeners = list(listeners)

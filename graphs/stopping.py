@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from verimath.models.base import OnText
+from verimath.graphs.contracts import OnText
 
 __all__ = ["StopText", "cut_at_stop", "partial_suffix"]
 

@@ -1,7 +1,12 @@
-"""The one generation interface the graph uses, and its value types.
+"""What the graph needs from the layers around it: a chat model, a retriever and a verifier.
+
+The graph is written against these contracts only. Implementations live above it
+(`verimath.models`: transformers, llama.cpp, OpenAI-compatible servers, a scripted model) or
+below it (`verimath.retrieval.Index`, `verimath.tools.Verifier`), so a backend is swapped
+without touching a node, and every backend is tested the same way.
 
 A backend turns chat messages into text. Everything above it (reasoning split, forced final
-answer, verification) is backend-independent, so every backend is tested the same way.
+answer, verification) is backend-independent.
 """
 
 from __future__ import annotations
@@ -10,8 +15,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from verimath.retrieval.index import SearchMode
+from verimath.retrieval.passage import Hit
+from verimath.tools.programs import ProgramRun
+from verimath.tools.verdict import Equivalence, Verdict
+
 __all__ = [
     "Message", "SamplingParams", "Completion", "ChatBackend", "Role", "FinishReason", "OnText",
+    "Retriever", "Verifier",
 ]  # fmt: skip
 
 Role = Literal["system", "user", "assistant"]
@@ -77,3 +88,27 @@ class ChatBackend(Protocol):
         prefill: str = "",
         on_text: OnText | None = None,
     ) -> Completion: ...
+
+
+class Retriever(Protocol):
+    """Finds passages for a question (`verimath.retrieval.Index`, or a user's own store)."""
+
+    def search(self, query: str, k: int = 4, mode: SearchMode = "hybrid") -> Sequence[Hit]: ...
+
+
+@runtime_checkable
+class Verifier(Protocol):
+    """The checks the graph asks for (`verimath.tools.Verifier` runs them in a sandbox).
+
+    `check_answer` checks a candidate against the question; `computed_answer` is SymPy's own
+    answer when the question is one it can solve; `equivalent` compares two answers (to group
+    candidates); `run_program` runs a program the model wrote. A failure to check is a verdict
+    that verifies nothing, never an exception that passes."""
+
+    def check_answer(self, question: str, candidate: str | None) -> Verdict: ...
+
+    def computed_answer(self, question: str) -> str | None: ...
+
+    def equivalent(self, gold: str, candidate: str) -> Equivalence: ...
+
+    def run_program(self, source: str) -> ProgramRun: ...

@@ -1,0 +1,86 @@
+"""Every verifier call the graph makes, as functions of a `Verifier` and values.
+
+The `verify` node is the only caller: it checks the new candidates, groups them, and when no
+more generation is planned, lets SymPy's own answer settle a question none of them got right.
+Keeping the calls here, out of the nodes, leaves each node a few lines and each call testable
+with a real verifier and plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from verimath.graphs.contracts import Verifier
+from verimath.graphs.events import Checked
+from verimath.graphs.selection import (
+    Candidate,
+    Selection,
+    SelectionPolicy,
+    group_answers,
+    select,
+    sympy_answer,
+)
+
+__all__ = ["check_candidates", "choose", "settle_with_sympy"]
+
+
+def check_candidates(
+    verifier: Verifier,
+    question: str,
+    candidates: Sequence[Candidate],
+    on_checked: Callable[[Checked], None] | None = None,
+) -> list[Candidate]:
+    """The candidates with every unchecked one checked against the question (in order)."""
+    checked = list(candidates)
+    for index, candidate in enumerate(checked):
+        if candidate.verdict is None:
+            verdict = verifier.check_answer(question, candidate.answer)
+            checked[index] = replace(candidate, verdict=verdict)
+            if on_checked is not None:
+                on_checked(Checked(index, candidate.answer, verdict))
+    return checked
+
+
+def choose(
+    verifier: Verifier, candidates: Sequence[Candidate], policy: SelectionPolicy
+) -> Selection:
+    """Group the stated answers by meaning (the verifier decides equivalence), then select."""
+    groups = group_answers(
+        [c.answer for c in candidates],
+        lambda a, b: verifier.equivalent(a, b).equivalent is True,
+    )
+    return select(candidates, groups, policy)
+
+
+def settle_with_sympy(
+    verifier: Verifier,
+    question: str,
+    candidates: Sequence[Candidate],
+    selection: Selection | None,
+) -> tuple[list[Candidate], Selection, str] | None:
+    """When SymPy computed the answer itself and no candidate was verified, the final answer
+    is SymPy's (checked once more like any answer), never a refuted or unchecked one: the
+    candidates with SymPy's added, its selection and a note; None when SymPy has no answer.
+    A reviewer's decision stands."""
+    if selection is not None and selection.status == "verified":
+        return None
+    if any(c.source == "reviewer" for c in candidates):
+        return None
+    computed = sympy_answer(candidates)
+    if computed is None and not any(c.verdict and c.answer for c in candidates):
+        computed = verifier.computed_answer(question)  # no candidate answer was checked
+    if computed is None:
+        return None
+    verdict = verifier.check_answer(question, computed)
+    if verdict.status != "verified":
+        return None
+    shown = candidates[selection.chosen if selection and selection.chosen is not None else 0]
+    generation = replace(shown.generation, answer=computed, forced=False)
+    settled = [*candidates, Candidate(generation, verdict, source="sympy")]
+    index = len(settled) - 1
+    groups = selection.groups if selection else ()
+    chosen = Selection(index, "verified", 0, 0.0, (*groups, (index,)))
+    given = f"'{shown.answer}' was {shown.status}" if shown.answer else "no answer was stated"
+    note = f"output: {given}; the answer shown is the one SymPy computed from the question"
+    return settled, chosen, note
