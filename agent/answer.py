@@ -35,7 +35,9 @@ class CandidateAnswer:
     """One sampled solution with its verdict. `group` numbers the answers that mean the same
     (candidates with equal `group` were counted as one answer's votes); `retry_of` is the
     refuted candidate this one was asked to correct; `source` is who gave it ("model",
-    "sympy" for the answer SymPy computed itself, or "reviewer")."""
+    "sympy" for the answer SymPy computed itself, or "reviewer"). An unverified answer left
+    unevaluated (`2368 + 1920 + 72`) has its exact value as `answer` and its own form, the one
+    checked, as `answer_as_written` (None when the answer is as written)."""
 
     answer: str | None
     status: Status
@@ -48,19 +50,22 @@ class CandidateAnswer:
     source: str = "model"
     # Programs the model ran while reasoning (tool-integrated reasoning), with their output.
     programs: tuple[ProgramRun, ...] = ()
+    answer_as_written: str | None = None
 
     @classmethod
     def from_candidate(cls, candidate: Candidate, group: int | None) -> CandidateAnswer:
         g = candidate.generation
         checks = candidate.verdict.checks if candidate.verdict else ()
         return cls(
-            g.answer, candidate.status, checks, group, candidate.retry_of,
+            candidate.shown_answer, candidate.status, checks, group, candidate.retry_of,
             candidate.temperature, g.truncated, g.reasoning, candidate.source, g.programs,
+            _as_written(candidate),
         )  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "answer": self.answer,
+            "answer_as_written": self.answer_as_written,
             "status": self.status,
             "checks": [c.to_dict() for c in self.checks],
             "group": self.group,
@@ -86,6 +91,11 @@ class Answer:
     `candidates` are all sampled solutions with their verdicts; `confidence` is the share of
     them that gave the chosen answer (None when none stated one). `review_pending` is True when
     a conversation stopped for human review (resume with `Agent.review`).
+
+    An unverified answer the model left unevaluated (`2368 + 1920 + 72`) is shown as its exact
+    value (`4360`), with the model's own form, the one checked, in `answer_as_written` (None
+    when the answer is shown as written). A verified or refuted answer is always shown as
+    written: its status belongs to the form that was checked.
     """
 
     question: str
@@ -104,6 +114,7 @@ class Answer:
     candidates: tuple[CandidateAnswer, ...] = ()
     confidence: float | None = None
     review_pending: bool = False
+    answer_as_written: str | None = None
 
     @classmethod
     def from_state(
@@ -124,9 +135,11 @@ class Answer:
         timings.update({k: round(v, 2) for k, v in (state.get("timings") or {}).items()})
         status: Status
         if review_pending and selection is not None:
-            answer, status = (shown.answer if shown else None), selection.status
+            answer, status = (shown.shown_answer if shown else None), selection.status
+            as_written = _as_written(shown) if shown else None
         else:
             answer, status = state.get("answer"), state.get("status", "error")
+            as_written = state.get("answer_as_written")
         return cls(
             question=question,
             answer=answer,
@@ -145,6 +158,7 @@ class Answer:
             ),
             confidence=selection.confidence if selection and index is not None else None,
             review_pending=review_pending,
+            answer_as_written=as_written,
         )
 
     @classmethod
@@ -160,6 +174,7 @@ class Answer:
         return {
             "question": self.question,
             "answer": self.answer,
+            "answer_as_written": self.answer_as_written,
             "status": self.status,
             "reasoning": self.reasoning,
             "citations": [
@@ -181,3 +196,9 @@ class Answer:
             "review_pending": self.review_pending,
             "candidates": [c.to_dict() for c in self.candidates],
         }
+
+
+def _as_written(candidate: Candidate) -> str | None:
+    """The candidate's own form when it is shown as its value, else None."""
+    shown = candidate.shown_answer
+    return candidate.answer if shown != candidate.answer else None

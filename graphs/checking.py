@@ -31,12 +31,16 @@ def check_candidates(
     candidates: Sequence[Candidate],
     on_checked: Callable[[Checked], None] | None = None,
 ) -> list[Candidate]:
-    """The candidates with every unchecked one checked against the question (in order)."""
+    """The candidates with every unchecked one checked against the question (in order). The
+    check reads the answer as written; an unverified answer left unevaluated also gets its
+    value (`Verifier.value_of`), to group and show beside it. A verified or refuted answer
+    is evaluated already (`check_answer` leaves any other unverified), so it gets none."""
     checked = list(candidates)
     for index, candidate in enumerate(checked):
         if candidate.verdict is None:
             verdict = verifier.check_answer(question, candidate.answer)
-            checked[index] = replace(candidate, verdict=verdict)
+            value = verifier.value_of(candidate.answer) if verdict.status == "unverified" else None
+            checked[index] = replace(candidate, verdict=verdict, value=value)
             if on_checked is not None:
                 on_checked(Checked(index, candidate.answer, verdict))
     return checked
@@ -45,9 +49,10 @@ def check_candidates(
 def choose(
     verifier: Verifier, candidates: Sequence[Candidate], policy: SelectionPolicy
 ) -> Selection:
-    """Group the stated answers by meaning (the verifier decides equivalence), then select."""
+    """Group the stated answers by meaning (the verifier decides equivalence; an answer left
+    unevaluated by its value), then select."""
     groups = group_answers(
-        [c.answer for c in candidates],
+        [c.shown_answer for c in candidates],
         lambda a, b: verifier.equivalent(a, b).equivalent is True,
     )
     return select(candidates, groups, policy)

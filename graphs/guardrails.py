@@ -334,6 +334,8 @@ class OutputScreen:
     answer: str | None  # what the user is shown as the answer
     status: Status
     notes: tuple[str, ...]  # each decision, one human line each, prefixed "output: "/"review: "
+    # The model's own form when the answer shown is its value (`Candidate.shown_answer`).
+    as_written: str | None = None
 
 
 def guard_output(
@@ -361,4 +363,10 @@ def guard_output(
     )
     if chosen is not None and chosen.source == "reviewer":
         notes.append(f"review: answer overridden by a reviewer ({status} by SymPy)")
+    # An unverified answer left unevaluated is shown as its value, its own form beside it; a
+    # verified or refuted status is only ever shown with the form that was checked.
+    if chosen is not None and answer is not None and status == "unverified":
+        value = chosen.shown_answer
+        if value is not None and value != chosen.answer and len(value) <= max_answer_chars:
+            return OutputScreen(value, status, tuple(notes), as_written=answer)
     return OutputScreen(answer, status, tuple(notes))

@@ -30,17 +30,29 @@ _RANK: dict[VerdictStatus, int] = {"verified": 2, "unverified": 1, "refuted": 0}
 class Candidate:
     """One answer and its verdict. `retry_of` is the refuted candidate whose evidence this one
     was asked to fix (None for a fresh sample). `source` says who gave the answer: the model,
-    SymPy (its own computed answer, see `finalize`) or a human reviewer."""
+    SymPy (its own computed answer, see `finalize`) or a human reviewer. `value` is the exact
+    value of an answer written as an operation left to carry out (`Verifier.value_of`), None
+    when it has none; `answer` is always the form written, the one that was checked."""
 
     generation: Generation
     verdict: Verdict | None = None
     retry_of: int | None = None
     temperature: float = 0.0
     source: Literal["model", "sympy", "reviewer"] = "model"
+    value: str | None = None
 
     @property
     def answer(self) -> str | None:
         return self.generation.answer
+
+    @property
+    def shown_answer(self) -> str | None:
+        """What a user is shown and what groups it: the value of an `unverified` answer left
+        unevaluated, else the answer as written. A verified or refuted status always comes
+        with the form that was checked, never with a value worked out beside it."""
+        if self.value is not None and self.answer is not None and self.status == "unverified":
+            return self.value
+        return self.answer
 
     @property
     def status(self) -> VerdictStatus:

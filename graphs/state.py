@@ -74,5 +74,7 @@ class AgentState(TypedDict, total=False):
     prompt_tokens: int
     completion_tokens: int
     answer: str | None
+    # The model's own form when `answer` is its value (an answer left unevaluated), else None.
+    answer_as_written: str | None
     status: Status
     history: list[Turn]

@@ -82,6 +82,20 @@ class Verifier:
         `Verdict.computed` does not depend on the candidate."""
         return self.check_answer(question, "?").computed
 
+    def value_of(self, answer: str | None) -> str | None:
+        """The exact value of an answer written as an operation left to carry out
+        (`2368 + 1920 + 72` is `4360`, see `verimath.tools.answer_value`), or None when it has
+        none: already evaluated, not one number, inexact, too long to read. It is shown and
+        grouped beside the answer, never checked in its place. A value that cannot be worked
+        out in time is None too: the answer is then shown as written, which is never wrong."""
+        if answer is None or not answer.strip() or len(answer) > MAX_TEXT_CHARS:
+            return None
+        try:
+            value = self.pool.call("value_of", answer=answer)
+        except (SandboxTimeout, SandboxFailure):
+            return None
+        return value if isinstance(value, str) else None
+
     def equivalent(self, gold: str, candidate: str) -> Equivalence:
         """Whether two answers mean the same (None: undecided, with the reason)."""
         return self._compare("equivalent", gold, candidate)

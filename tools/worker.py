@@ -62,7 +62,7 @@ def _handle(request: dict[str, Any], programs: bool, unavailable: str | None, cp
         if op == "run_program":
             return _run_program(args, unavailable, cpu)
         raise ValueError(f"a program worker runs programs only, not {op!r}")
-    from verimath.tools import checks, equivalence
+    from verimath.tools import answer_value, checks, equivalence
 
     if op == "check_answer":
         return checks.check_answer(str(args["question"]), str(args["candidate"])).to_dict()
@@ -70,6 +70,8 @@ def _handle(request: dict[str, Any], programs: bool, unavailable: str | None, cp
         return equivalence.equivalent(str(args["gold"]), str(args["candidate"])).to_dict()
     if op == "grade":
         return checks.grade(str(args["gold"]), str(args["candidate"])).to_dict()
+    if op == "value_of":
+        return answer_value.value_of(str(args["answer"]))
     if op == "ping":
         return "pong"
     raise ValueError(f"unknown operation {op!r}")
@@ -89,7 +91,7 @@ def main() -> None:
 
         programs.warm_up()  # a confined child can open no file to import
     else:
-        from verimath.tools import checks, equivalence  # noqa: F401
+        from verimath.tools import answer_value, checks, equivalence  # noqa: F401
 
     _limit_memory(options.memory_mb)
     # The parser caps exact numbers near 20k digits; printing one (1/2004! has 5,700) must work.

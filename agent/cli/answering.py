@@ -50,7 +50,7 @@ def ask(
         typer.echo(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return
     typer.echo(f"Question: {answer.question}")
-    typer.echo(f"Answer:   {answer.answer if answer.answer is not None else '(none)'}")
+    typer.echo(f"Answer:   {_shown(answer.answer, answer.answer_as_written)}")
     typer.echo(f"Status:   {answer.status.upper()}")
     if len(answer.candidates) > 1:
         agreed = answer.confidence is not None and answer.candidates[-1].source == "model"
@@ -58,7 +58,7 @@ def ask(
         typer.echo(f"Candidates ({answer.attempts} from the model{agreement}):")
         for n, c in enumerate(answer.candidates, 1):
             by = "" if c.source == "model" else f" (from {c.source})"
-            typer.echo(f"  {n}. {c.answer if c.answer is not None else '(none)'}: {c.status}{by}")
+            typer.echo(f"  {n}. {_shown(c.answer, c.answer_as_written)}: {c.status}{by}")
     for check in answer.checks:
         typer.echo(f"  check {check.name}: {check.outcome} - {check.detail}")
     for note in answer.guardrails:
@@ -74,6 +74,14 @@ def ask(
         f"Model: {answer.model} | attempts {answer.attempts} | {t['total_ms'] / 1000:.1f} s "
         f"(generate {t['generate_ms'] / 1000:.1f} s) | {u.completion_tokens} tokens"
     )
+
+
+def _shown(answer: str | None, as_written: str | None) -> str:
+    """An answer as the CLI prints it: `4360 (written 2368 + 1920 + 72)` when it is shown as
+    the value of the model's own form."""
+    if answer is None:
+        return "(none)"
+    return f"{answer} (written {as_written})" if as_written is not None else answer
 
 
 def _print_stream(agent: Any, question: str, thread: str | None) -> Any:

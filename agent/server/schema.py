@@ -113,8 +113,8 @@ AnswerOut = response_model(Answer)
 
 # The Answer's keys a completion's `verimath` object repeats; it adds the `evidence`.
 VERIMATH_KEYS = (
-    "status", "answer", "confidence", "checks", "citations", "guardrails", "attempts",
-    "truncated", "review_pending", "error", "timings",
+    "status", "answer", "answer_as_written", "confidence", "checks", "citations", "guardrails",
+    "attempts", "truncated", "review_pending", "error", "timings",
 )  # fmt: skip
 
 VerimathOut = create_model(
