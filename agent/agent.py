@@ -31,9 +31,12 @@ from verimath.tools import Verifier
 __all__ = ["Agent", "StepEvent", "Event", "DEMO_SETTINGS", "DEMO_MAX_NEW_TOKENS", "prepare_demo"]
 
 # The demo model does not think in long traces: a short budget and two samples keep the
-# offline demo quick (the defaults suit Phi-4-mini-reasoning).
+# offline demo quick (the defaults suit Phi-4-mini-reasoning). It writes no program that runs
+# (BENCHMARKS.md, "Cross-checks"), so it gets no cross-checks.
 DEMO_MAX_NEW_TOKENS = 320
-DEMO_SETTINGS: dict[str, Any] = {"max_new_tokens": DEMO_MAX_NEW_TOKENS, "samples": 2}
+DEMO_SETTINGS: dict[str, Any] = {
+    "max_new_tokens": DEMO_MAX_NEW_TOKENS, "samples": 2, "cross_checks": 0,
+}  # fmt: skip
 
 
 def prepare_demo() -> None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from verimath.graphs.selection import Candidate
+from verimath.graphs.selection import Candidate, Selection
 from verimath.graphs.state import AgentState, Status
 from verimath.retrieval.passage import Hit
 from verimath.tools.programs import ProgramRun
 from verimath.tools.verdict import Check, failed_evidence
 
-__all__ = ["Answer", "CandidateAnswer", "Citation", "Usage"]
+__all__ = ["Answer", "CandidateAnswer", "Citation", "CrossCheckEvidence", "Usage"]
 
 _TIMING_KEYS = ("guard_ms", "retrieve_ms", "generate_ms", "verify_ms", "finalize_ms", "total_ms")
 
@@ -79,6 +79,38 @@ class CandidateAnswer:
 
 
 @dataclass(frozen=True, slots=True)
+class CrossCheckEvidence:
+    """Why an answer is `cross-checked`: the program that computed the same answer from the
+    question alone, what it printed, and which candidates agreed (indices into
+    `Answer.candidates`: the solution shown and the program's own candidate). Independent
+    derivations that agree are evidence, not a proof."""
+
+    program: str
+    output: str
+    solution: int
+    program_candidate: int
+
+    @classmethod
+    def from_selection(
+        cls, candidates: list[Candidate], selection: Selection | None
+    ) -> CrossCheckEvidence | None:
+        pair = selection.cross_check if selection is not None else None
+        if pair is None:
+            return None
+        runs = candidates[pair.program].generation.programs
+        code, output = (runs[0].code, runs[0].output) if runs else ("", "")
+        return cls(code, output, pair.solution, pair.program)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "program": self.program,
+            "output": self.output,
+            "solution": self.solution,
+            "program_candidate": self.program_candidate,
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class Usage:
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -91,6 +123,9 @@ class Answer:
     `candidates` are all sampled solutions with their verdicts; `confidence` is the share of
     them that gave the chosen answer (None when none stated one). `review_pending` is True when
     a conversation stopped for human review (resume with `Agent.review`).
+
+    `cross-checked` means a solution and an independent program the model wrote agreed
+    (`cross_check` shows the program and its output); it is evidence, not a SymPy check.
 
     An unverified answer the model left unevaluated (`2368 + 1920 + 72`) is shown as its exact
     value (`4360`), with the model's own form, the one checked, in `answer_as_written` (None
@@ -115,6 +150,7 @@ class Answer:
     confidence: float | None = None
     review_pending: bool = False
     answer_as_written: str | None = None
+    cross_check: CrossCheckEvidence | None = None
 
     @classmethod
     def from_state(
@@ -159,6 +195,9 @@ class Answer:
             confidence=selection.confidence if selection and index is not None else None,
             review_pending=review_pending,
             answer_as_written=as_written,
+            cross_check=CrossCheckEvidence.from_selection(candidates, selection)
+            if status == "cross-checked"
+            else None,
         )
 
     @classmethod
@@ -195,6 +234,7 @@ class Answer:
             "confidence": self.confidence,
             "review_pending": self.review_pending,
             "candidates": [c.to_dict() for c in self.candidates],
+            "cross_check": self.cross_check.to_dict() if self.cross_check else None,
         }
 
 

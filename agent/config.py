@@ -56,6 +56,8 @@ _PLACES: dict[str, dict[str, dict[str, Any]]] = {
         "forced_answer_tokens": {"gt": 0},
         "refuted_retries": {"ge": 0},
         "programs": {"ge": 0},
+        "cross_checks": {"ge": 0},
+        "cross_check_tokens": {"gt": 0},
         "generation_time_limit_s": {"gt": 0},
     },
     "guardrails": {

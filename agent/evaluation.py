@@ -34,19 +34,21 @@ __all__ = [
     "ablated_settings", "ablated_agent",
 ]  # fmt: skip
 
-ABLATIONS = ("retrieval", "verification", "sampling")
+ABLATIONS = ("retrieval", "verification", "sampling", "cross-checks")
 
 
 @dataclass(frozen=True, slots=True)
 class VariantMetrics:
     """What one variant scored. `verified_precision`: the share of verified answers that were
-    right (the product promises 1.0); None when nothing was verified."""
+    right (the product promises 1.0); `cross_checked_precision` the same for cross-checked
+    answers (evidence, not a proof: measured, not promised); None when there were none."""
 
     variant: str
     questions: int
     accuracy: float
     statuses: dict[str, int]
     verified_precision: float | None
+    cross_checked_precision: float | None
     truncation_rate: float
     median_tokens: float
     p90_tokens: float
@@ -70,10 +72,14 @@ def parse_ablations(text: str | None) -> list[str]:
 def ablated_settings(name: str, settings: Settings) -> Settings:
     """The full variant's settings with one thing taken away (retrieval is taken away by
     giving the agent no index, so its settings stay)."""
-    if name == "verification":
-        return replace(settings, selection="majority", refuted_retries=0, sympy_answer=False)
+    if name == "verification":  # every check: SymPy's and the cross-checks
+        return replace(
+            settings, selection="majority", refuted_retries=0, sympy_answer=False, cross_checks=0
+        )
     if name == "sampling":
         return replace(settings, samples=1)
+    if name == "cross-checks":
+        return replace(settings, cross_checks=0)
     return settings
 
 
@@ -107,6 +113,7 @@ def metrics_of(variant: str, records: list[dict[str, Any]]) -> VariantMetrics:
     correct = [bool(r.get("correct")) for r in records]
     statuses = Counter(r["status"] for r in records)
     verified = [c for r, c in zip(records, correct, strict=True) if r["status"] == "verified"]
+    crossed = [c for r, c in zip(records, correct, strict=True) if r["status"] == "cross-checked"]
     tokens = [float(r.get("usage", {}).get("completion_tokens", 0)) for r in records]
     latency = [float(r.get("timings", {}).get("total_ms", 0.0)) / 1000 for r in records]
     groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
@@ -123,6 +130,7 @@ def metrics_of(variant: str, records: list[dict[str, Any]]) -> VariantMetrics:
         accuracy=sum(correct) / n if n else 0.0,
         statuses=dict(statuses),
         verified_precision=sum(verified) / len(verified) if verified else None,
+        cross_checked_precision=sum(crossed) / len(crossed) if crossed else None,
         truncation_rate=sum(bool(r.get("truncated")) for r in records) / n if n else 0.0,
         median_tokens=_quantile(tokens, 0.5),
         p90_tokens=_quantile(tokens, 0.9),
@@ -165,15 +173,17 @@ def _markdown(results: list[VariantMetrics], plots: list[str]) -> str:
     out = [
         "# Evaluation report",
         "",
-        "| variant | questions | accuracy | verified | verified and right | refuted | "
-        "unverified | errors | truncated | tokens p50 / p90 | latency p50 / p90 s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| variant | questions | accuracy | verified | verified and right | cross-checked | "
+        "cross-checked and right | refuted | unverified | errors | truncated | tokens p50 / p90 "
+        "| latency p50 / p90 s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for m in results:
         share = {k: m.statuses.get(k, 0) / m.questions if m.questions else 0 for k in m.statuses}
         out.append(
             f"| {m.variant} | {m.questions} | {pct(m.accuracy)} | {pct(share.get('verified', 0))}"
-            f" | {pct(m.verified_precision)} | {pct(share.get('refuted', 0))}"
+            f" | {pct(m.verified_precision)} | {pct(share.get('cross-checked', 0))}"
+            f" | {pct(m.cross_checked_precision)} | {pct(share.get('refuted', 0))}"
             f" | {pct(share.get('unverified', 0))} | {m.statuses.get('error', 0)}"
             f" | {pct(m.truncation_rate)} | {m.median_tokens:.0f} / {m.p90_tokens:.0f}"
             f" | {m.median_latency_s:.1f} / {m.p90_latency_s:.1f} |"
@@ -181,7 +191,8 @@ def _markdown(results: list[VariantMetrics], plots: list[str]) -> str:
     out += [
         "",
         "`verified and right`: of the answers labelled verified, the share that matched the gold "
-        "answer (the promise is 100%).",
+        "answer (the promise is 100%). `cross-checked and right`: the same for answers a "
+        "solution and an independent program agreed on (evidence, not a proof).",
     ]
     for field_name in sorted({k for m in results for k in m.by_group}):
         out += ["", f"## Accuracy by {field_name}", ""]
@@ -213,7 +224,7 @@ def _plot(report_dir: Path, results: list[VariantMetrics]) -> list[str]:
     files = []
 
     figure, axis = plt.subplots(figsize=(6, 3.5))
-    statuses = ["verified", "refuted", "unverified", "refused", "error"]
+    statuses = ["verified", "cross-checked", "refuted", "unverified", "refused", "error"]
     bottom = [0.0] * len(results)
     for status in statuses:
         shares = [m.statuses.get(status, 0) / max(m.questions, 1) for m in results]

@@ -15,14 +15,16 @@ from verimath.graphs.contracts import Verifier
 from verimath.graphs.events import Checked
 from verimath.graphs.selection import (
     Candidate,
+    CrossCheck,
     Selection,
     SelectionPolicy,
+    cross_check_pairs,
     group_answers,
     select,
     sympy_answer,
 )
 
-__all__ = ["check_candidates", "choose", "settle_with_sympy"]
+__all__ = ["check_candidates", "choose", "agreements", "settle_with_sympy"]
 
 
 def check_candidates(
@@ -50,12 +52,27 @@ def choose(
     verifier: Verifier, candidates: Sequence[Candidate], policy: SelectionPolicy
 ) -> Selection:
     """Group the stated answers by meaning (the verifier decides equivalence; an answer left
-    unevaluated by its value), then select."""
+    unevaluated by its value), find the cross-checks that agree, then select."""
     groups = group_answers(
         [c.shown_answer for c in candidates],
         lambda a, b: verifier.equivalent(a, b).equivalent is True,
     )
-    return select(candidates, groups, policy)
+    return select(candidates, groups, policy, agreements(verifier, candidates, groups))
+
+
+def agreements(
+    verifier: Verifier, candidates: Sequence[Candidate], groups: tuple[tuple[int, ...], ...]
+) -> list[CrossCheck]:
+    """The groups' solution-program pairs whose answers agree by the rules `verified` follows:
+    the solution's answer, graded against the program's printed answer as against a gold, must
+    be an evaluated answer and equal it (a decimal equal, not merely close). Grouping alone is
+    not enough: it lets equal values of different forms meet."""
+    agreed = []
+    for pair in cross_check_pairs(candidates, groups):
+        program, solution = candidates[pair.program].answer, candidates[pair.solution].shown_answer
+        if program and solution and verifier.grade(program, solution).equivalent is True:
+            agreed.append(pair)
+    return agreed
 
 
 def settle_with_sympy(

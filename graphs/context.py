@@ -54,6 +54,14 @@ class Settings:
     # in a locked-down, single-use sandbox process (`verimath.tools.programs`); 0 turns it off.
     # Off by default: with the demo model it did not help (BENCHMARKS.md).
     programs: int = 0
+    # Cross-checks: the most programs the model writes from the question alone to compute the
+    # answer a second, independent way (`graphs.crosscheck`), run in the sandbox; when one
+    # agrees with a solution the answer is `cross-checked`. Adaptive sampling adds a solution
+    # and a program a step while they disagree. 0 turns it off. Off by default until the
+    # measurement model shows they help (BENCHMARKS.md, "Cross-checks").
+    cross_checks: int = 0
+    # Token budget of one cross-check program.
+    cross_check_tokens: int = 512
     # Wall-time bound of one generation call (None: only the token budget bounds it).
     generation_time_limit_s: float | None = None
     system_prompt: str = field(default=DEFAULT_SYSTEM_PROMPT)

@@ -102,9 +102,11 @@ class Verifier(Protocol):
 
     `check_answer` checks a candidate against the question; `computed_answer` is SymPy's own
     answer when the question is one it can solve; `equivalent` compares two answers (to group
-    candidates); `value_of` is the exact value of an answer written as an operation left to
-    carry out (None when it has none), shown and grouped beside it but never checked in its
-    place; `run_program` runs a program the model wrote. A failure to check is a verdict that
+    candidates); `grade` judges an answer against a reference by the rules `verified` follows
+    (to cross-check a solution against a program's answer); `value_of` is the exact value of
+    an answer written as an operation left to carry out (None when it has none), shown and
+    grouped beside it but never checked in its place; `run_program` runs a program the model
+    wrote. A failure to check is a verdict that
     verifies nothing, never an exception that passes."""
 
     def check_answer(self, question: str, candidate: str | None) -> Verdict: ...
@@ -112,6 +114,8 @@ class Verifier(Protocol):
     def computed_answer(self, question: str) -> str | None: ...
 
     def equivalent(self, gold: str, candidate: str) -> Equivalence: ...
+
+    def grade(self, gold: str, candidate: str) -> Equivalence: ...
 
     def value_of(self, answer: str | None) -> str | None: ...
 

@@ -363,9 +363,10 @@ def guard_output(
     )
     if chosen is not None and chosen.source == "reviewer":
         notes.append(f"review: answer overridden by a reviewer ({status} by SymPy)")
-    # An unverified answer left unevaluated is shown as its value, its own form beside it; a
-    # verified or refuted status is only ever shown with the form that was checked.
-    if chosen is not None and answer is not None and status == "unverified":
+    # An unverified or cross-checked answer left unevaluated is shown as its value (what was
+    # grouped and cross-checked), its own form beside it; a verified or refuted status is only
+    # ever shown with the form that was checked.
+    if chosen is not None and answer is not None and status in ("unverified", "cross-checked"):
         value = chosen.shown_answer
         if value is not None and value != chosen.answer and len(value) <= max_answer_chars:
             return OutputScreen(value, status, tuple(notes), as_written=answer)

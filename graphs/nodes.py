@@ -25,9 +25,10 @@ from langgraph.types import Send, interrupt
 from verimath.graphs.checking import check_candidates, choose, settle_with_sympy
 from verimath.graphs.context import AgentContext, Settings
 from verimath.graphs.contracts import SamplingParams
+from verimath.graphs.crosscheck import derive_by_program
 from verimath.graphs.events import Retrieved, Token
 from verimath.graphs.guardrails import OutputScreen, guard_output, screen_question
-from verimath.graphs.prompts import render_prompt
+from verimath.graphs.prompts import cross_check_prompt, render_prompt
 from verimath.graphs.reasoning import Channel, OnToken, generate_answer
 from verimath.graphs.selection import Candidate, Plan, Selection, plan_next, sympy_answer
 from verimath.graphs.state import AgentState, Draft, DraftTask, Turn
@@ -88,16 +89,21 @@ def next_step(
         samples=max(1, settings.samples),
         adaptive=settings.adaptive,
         refuted_retries=settings.refuted_retries,
+        cross_checks=settings.cross_checks,
         settled_by_sympy=settings.sympy_answer and sympy_answer(candidates) is not None,
     )
 
 
 def draft_tasks(state: AgentState, step: Plan) -> list[DraftTask]:
-    """One task per candidate the step calls for: a retry carries the refuted answer and its
-    evidence; a fresh sample after the first is marked `resample`."""
+    """One task per candidate the step calls for, solutions then cross-check programs: a retry
+    carries the refuted answer and its evidence; a fresh sample or program after the first of
+    its kind is marked `resample`."""
     candidates = state.get("candidates") or []
     target = candidates[step.retry_of] if step.retry_of is not None else None
-    fresh_before = sum(1 for c in candidates if c.retry_of is None)
+    fresh_before = sum(1 for c in candidates if c.retry_of is None and c.source == "model")
+    programs_before = sum(1 for c in candidates if c.source == "program")
+    kinds = [("solution", fresh_before + n) for n in range(step.count)]
+    kinds += [("program", programs_before + n) for n in range(step.programs)]
     return [
         DraftTask(
             question=state["question"],
@@ -107,9 +113,10 @@ def draft_tasks(state: AgentState, step: Plan) -> list[DraftTask]:
             retry_of=step.retry_of,
             previous_answer=target.answer if target else None,
             feedback=target.verdict.evidence if target and target.verdict else None,
-            resample=target is None and fresh_before + n > 0,
+            resample=target is None and before > 0,
+            kind=kind,  # type: ignore[typeddict-item]
         )
-        for n in range(step.count)
+        for n, (kind, before) in enumerate(kinds)
     ]
 
 
@@ -217,6 +224,8 @@ def generate(state: DraftTask, runtime: Runtime[AgentContext]) -> dict[str, Any]
     types name the first parameter `state`)."""
     context, started = runtime.context, time.perf_counter()
     settings = context.settings
+    if state.get("kind") == "program":  # a task saved before cross-checks has no kind
+        return {"drafts": [_cross_check(state, context, started)]}
     messages = render_prompt(
         state["question"], state["passages"], settings.system_prompt,
         programs=settings.programs, history=state["history"],
@@ -232,6 +241,17 @@ def generate(state: DraftTask, runtime: Runtime[AgentContext]) -> dict[str, Any]
     )  # fmt: skip
     candidate = Candidate(generation, retry_of=state["retry_of"], temperature=params.temperature)
     return {"drafts": [Draft(candidate, started, time.perf_counter())]}
+
+
+def _cross_check(state: DraftTask, context: AgentContext, started: float) -> Draft:
+    """A cross-check program's candidate (`graphs.crosscheck`); its answer is what it printed."""
+    settings = context.settings
+    params = sampling(settings, state["index"], resample=state["resample"])
+    params = replace(params, max_new_tokens=settings.cross_check_tokens)
+    messages = cross_check_prompt(state["question"], state["passages"])
+    generation = derive_by_program(context.backend, messages, params, context.verifier.run_program)
+    candidate = Candidate(generation, temperature=params.temperature, source="program")
+    return Draft(candidate, started, time.perf_counter())
 
 
 def _token_stream(runtime: Runtime[AgentContext], index: int) -> OnToken | None:

@@ -18,6 +18,7 @@ from verimath.retrieval.screening import screen_text
 __all__ = [
     "render_prompt", "program_instructions", "forced_answer_request", "HISTORY_TURNS",
     "DEFAULT_SYSTEM_PROMPT", "FORCED_ANSWER_PREFIX", "CHOICE_INSTRUCTION", "program_output",
+    "cross_check_prompt", "CROSS_CHECK_PREFILL",
 ]  # fmt: skip
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -71,6 +72,37 @@ def program_output(output: str) -> str:
     return f"\n```output\n{output}\n```\n"
 
 
+# The cross-check: a second derivation of the answer, as a program, from the question alone
+# (never shown the other candidates, so the two derivations are independent).
+_CROSS_CHECK_SYSTEM = (
+    "Write a Python program that computes the answer to the question. Use exact arithmetic: "
+    "integers, fractions.Fraction or SymPy, not floats, unless the question asks for a "
+    "decimal. Only math, fractions and SymPy are available: no files, network or input. The "
+    "program's last line prints the final answer alone, as a number or a SymPy expression. "
+    "Reply with the program only, in one ```python block."
+)
+# A backend that can continue the model's turn starts it inside the code block.
+CROSS_CHECK_PREFILL = "```python\n"
+
+
+def cross_check_prompt(question: str, passages: Sequence[Hit]) -> list[Message]:
+    """The messages that ask for a program computing the answer (`graphs.crosscheck`)."""
+    return [
+        Message("system", _CROSS_CHECK_SYSTEM),
+        Message("user", _question_turn(question, passages)),
+    ]
+
+
+def _question_turn(question: str, passages: Sequence[Hit]) -> str:
+    """The user turn that asks: the quoted passages, if any, then the question."""
+    parts = []
+    if passages:
+        quoted = "\n\n".join(_quote(hit) for hit in passages)
+        parts.append(f"{_PASSAGES_INTRO}\n\n{quoted}")
+    parts.append(f"Question: {question}")
+    return "\n\n".join(parts)
+
+
 def _quote(hit: Hit) -> str:
     """One passage as quoted data. Indexes screen passages when they are built; screening
     again here covers retrievers that did not, so no text can close the quote early."""
@@ -102,12 +134,11 @@ def render_prompt(
             continue
         earlier.append(Message("user", f"Question: {turn.question}"))
         earlier.append(Message("assistant", f"\\boxed{{{turn.answer}}}"))
-    parts = []
-    if passages:
-        quoted = "\n\n".join(_quote(hit) for hit in passages)
-        parts.append(f"{_PASSAGES_INTRO}\n\n{quoted}")
-    parts.append(f"Question: {question}")
-    messages = [Message("system", system_prompt), *earlier, Message("user", "\n\n".join(parts))]
+    messages = [
+        Message("system", system_prompt),
+        *earlier,
+        Message("user", _question_turn(question, passages)),
+    ]
     if feedback:
         messages.append(Message("assistant", f"\\boxed{{{previous_answer}}}"))
         messages.append(

@@ -15,7 +15,9 @@ from verimath.retrieval.passage import Hit
 
 __all__ = ["AgentState", "Status", "Turn", "Draft", "DraftTask", "collect_drafts"]
 
-Status = Literal["verified", "refuted", "unverified", "refused", "error"]
+# `cross-checked`: a solution and an independent program agree (`graphs.crosscheck`), which is
+# evidence, not a proof; `verified` is a SymPy check of the answer against the question.
+Status = Literal["verified", "cross-checked", "refuted", "unverified", "refused", "error"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +47,8 @@ def collect_drafts(current: list[Draft] | None, new: Sequence[Draft] | None) -> 
 class DraftTask(TypedDict):
     """What one `generate` branch is sent (`Send`): the prompt's parts and the sample's place.
     `index` is the candidate's position (its seed offset and its stream); `resample` says it
-    is a further fresh sample, so a greedy configuration samples it instead."""
+    is a further fresh sample, so a greedy configuration samples it instead. `kind` is
+    "solution" (the model solves the question) or "program" (a cross-check program)."""
 
     question: str
     passages: list[Hit]
@@ -55,6 +58,7 @@ class DraftTask(TypedDict):
     previous_answer: str | None
     feedback: str | None
     resample: bool
+    kind: Literal["solution", "program"]
 
 
 class AgentState(TypedDict, total=False):

@@ -10,6 +10,7 @@ import itertools
 import json
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -42,7 +43,9 @@ def test_report_scores_variants_side_by_side(verifier, tmp_path: Path):
         return verifier.equivalent(gold, answer).equivalent
 
     def agent(replies):
-        settings = Settings(max_new_tokens=32, samples=1, refuted_retries=0, sympy_answer=False)
+        settings = Settings(
+            max_new_tokens=32, samples=1, refuted_retries=0, sympy_answer=False, cross_checks=0
+        )
         return Agent(ScriptedBackend(replies), index=False, verifier=verifier, settings=settings)
 
     right = agent(lambda messages, prefill: {"17": "\\boxed{391}", "6 t": "\\boxed{42}"}.get(
@@ -83,12 +86,14 @@ def test_histograms_share_bins_wide_enough_to_see_every_variant():
 
 
 def test_each_ablation_takes_one_thing_away():
-    full = Settings(samples=4, refuted_retries=1)
-    assert ablated_settings("sampling", full) == Settings(samples=1, refuted_retries=1)
+    full = Settings(samples=4, refuted_retries=1, cross_checks=2)
+    assert ablated_settings("sampling", full) == replace(full, samples=1)
     no_checks = ablated_settings("verification", full)
     assert (no_checks.selection, no_checks.refuted_retries, no_checks.sympy_answer) == (
         "majority", 0, False,
     )  # fmt: skip
+    assert no_checks.cross_checks == 0 and full.cross_checks > 0
+    assert ablated_settings("cross-checks", full) == replace(full, cross_checks=0)
     assert no_checks.samples == 4 and ablated_settings("retrieval", full) == full
 
 

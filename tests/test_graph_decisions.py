@@ -29,9 +29,14 @@ def chosen(index, status, groups=((0,),)):
 
 
 def test_the_first_step_samples_one_when_adaptive_and_k_when_not():
-    assert next_step([], None, Settings(samples=4)) == Plan("sample", count=1)
-    assert next_step([], None, Settings(samples=4, adaptive=False)) == Plan("sample", count=4)
-    assert next_step([], None, Settings(samples=0)) == Plan("sample", count=1)  # at least one
+    solutions = Settings(samples=4, cross_checks=0)
+    assert next_step([], None, solutions) == Plan("sample", count=1)
+    assert next_step([], None, replace(solutions, adaptive=False)) == Plan("sample", count=4)
+    assert next_step([], None, replace(solutions, samples=0)) == Plan("sample", count=1)
+    # With cross-checks: one solution and one program a step, or all of both at once.
+    assert next_step([], None, Settings(samples=4, cross_checks=2)) == Plan("sample", 1, None, 1)
+    fixed = Settings(samples=4, cross_checks=2, adaptive=False)
+    assert next_step([], None, fixed) == Plan("sample", count=4, programs=2)
 
 
 def test_a_computed_sympy_answer_or_a_reviewer_ends_generation():

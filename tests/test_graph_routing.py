@@ -10,7 +10,8 @@ import pytest
 from verimath import Agent, Answer, Settings, StepEvent
 from verimath.models import ScriptedBackend
 
-SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=1)
+# Routing of solutions and retries; cross-checks are routed in tests/test_cross_checks.py.
+SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=1, cross_checks=0)
 
 
 @pytest.fixture

@@ -76,6 +76,7 @@ def scripted_agent(verifier):
 
     def make(replies, **settings) -> tuple[Agent, ScriptedBackend]:
         backend = ScriptedBackend(replies)
+        settings = {"cross_checks": 0, **settings}  # these tests vote among solutions
         agent = Agent(backend, index=False, verifier=verifier, settings=Settings(**settings))
         made.append(agent)
         return agent, backend
@@ -152,7 +153,7 @@ def test_no_answer_from_any_candidate_is_unverified_not_the_trace(scripted_agent
 def test_demo_model_samples_diverse_candidates_in_one_batch(demo_backend, verifier):
     settings = Settings(
         max_new_tokens=48, forced_answer_tokens=12, samples=3, adaptive=False,
-        refuted_retries=0, sympy_answer=False,
+        refuted_retries=0, sympy_answer=False, cross_checks=0,
     )  # fmt: skip
     with Agent(demo_backend, index=False, verifier=verifier, settings=settings) as agent:
         stats = demo_backend._batcher.stats

@@ -34,7 +34,7 @@ from verimath.server.schema import AnswerOut, ChatCompletionOut
 from verimath.tools.programs import ProgramRun
 from verimath.tools.verdict import Check
 
-SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=0)
+SETTINGS = Settings(max_new_tokens=64, samples=1, refuted_retries=0, cross_checks=0)
 LIMITS = ServerLimits(max_body_bytes=16_384, max_concurrency=4, max_queue=16, timeout_s=60)
 ENV = {key: value for key, value in os.environ.items() if key != "VERIMATH_DEBUG"}
 QUESTION = re.compile(r"What is (\d+) times (\d+)\?")

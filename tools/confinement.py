@@ -49,6 +49,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from verimath.tools.programs import NO_OUTPUT
+
 __all__ = ["Outcome", "SYSCALLS", "UNAVAILABLE_ENV", "is_confined", "probe", "run_confined"]
 
 UNAVAILABLE_ENV = "VERIMATH_PROGRAMS_UNAVAILABLE"
@@ -175,7 +177,7 @@ def run_confined(
         return Outcome(False, text or "the seccomp filter could not be loaded", True)
     if code == _CHILD_CRASHED:
         return Outcome(False, f"the program sandbox failed ({text})")
-    return Outcome(code == 0, text or "(the program printed nothing; print the result)")
+    return Outcome(code == 0, text or NO_OUTPUT)
 
 
 def _collect(read_fd: int, deadline: float, max_bytes: int) -> tuple[bytes, bool, bool]:

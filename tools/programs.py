@@ -43,9 +43,12 @@ __all__ = [
     "BLOCKED_NAMES",
     "MAX_PROGRAM_CHARS",
     "MAX_OUTPUT_CHARS",
+    "NO_OUTPUT",
 ]
 
 MAX_PROGRAM_CHARS = 4000
+# What the model is shown for a program that printed nothing (its output, with ok=True).
+NO_OUTPUT = "(the program printed nothing; print the result)"
 MAX_OUTPUT_CHARS = 1500
 
 # What a program may import, each with its submodules (but never a bare `sympy.X` outside the
@@ -316,7 +319,7 @@ def run_program(
     output = printed.getvalue()
     if not ok:
         output = f"{output}{error}"
-    output = output.strip() or "(the program printed nothing; print the result)"
+    output = output.strip() or NO_OUTPUT
     if len(output) > max_output_chars:
         output = output[:max_output_chars] + "\n… (output cut)"
     return ProgramRun(source, output, ok)

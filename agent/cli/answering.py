@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -52,6 +53,14 @@ def ask(
     typer.echo(f"Question: {answer.question}")
     typer.echo(f"Answer:   {_shown(answer.answer, answer.answer_as_written)}")
     typer.echo(f"Status:   {answer.status.upper()}")
+    if (cross := answer.cross_check) is not None:
+        printed = answer.candidates[cross.program_candidate].answer
+        typer.echo(
+            f"Cross-check: candidate {cross.program_candidate + 1}, a program written from the "
+            f"question alone, printed {printed}, the answer of candidate {cross.solution + 1} "
+            "(agreement, not a proof):"
+        )
+        typer.echo(textwrap.indent(cross.program, "    "))
     if len(answer.candidates) > 1:
         agreed = answer.confidence is not None and answer.candidates[-1].source == "model"
         agreement = f", {answer.confidence:.0%} agreed" if agreed else ""

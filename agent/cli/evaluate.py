@@ -29,7 +29,8 @@ def evaluate(
     ablate: Annotated[
         str | None,
         typer.Option(
-            "--ablate", help="Also run without: retrieval,verification,sampling (comma list)"
+            "--ablate",
+            help="Also run without: retrieval,verification,sampling,cross-checks (comma list)",
         ),
     ] = None,
     *,
@@ -61,8 +62,11 @@ def evaluate(
             )
     for m in results:
         precision = "n/a" if m.verified_precision is None else f"{m.verified_precision:.3f}"
+        crossed = m.cross_checked_precision
+        crossed_right = "n/a" if crossed is None else f"{crossed:.3f}"
         typer.echo(
             f"{m.variant}: {m.questions} questions, accuracy {m.accuracy:.3f}, "
-            f"verified {m.statuses.get('verified', 0)} (right {precision})"
+            f"verified {m.statuses.get('verified', 0)} (right {precision}), "
+            f"cross-checked {m.statuses.get('cross-checked', 0)} (right {crossed_right})"
         )
     typer.echo(f"report: {report_dir / 'summary.md'}")
