@@ -270,6 +270,27 @@ def report(out: Path) -> str:
                 f"| {row} | {name} | {n} | {accuracy:.1%} | {label('verified')} "
                 f"| {label('cross-checked')} | {tokens:.0f} | {shown} |"
             )
+    lines += ["", "| row | set | programs | printed an answer | right (of all programs) "
+              "| greedy solution right |", "|---|---|---|---|---|---|"]  # fmt: skip
+    with Verifier() as verifier:
+        for row, records, _ in table_rows(out):
+            if not records or "candidates" not in records[0] or "no cross" in row:
+                continue
+            for name in ("gsm8k", "math500"):
+                rs = [r for r in records if r["set"] == name]
+                programs = [(r, c) for r in rs for c in r["candidates"] if c["source"] == "program"]
+                if not programs:
+                    continue
+                answered = [(r, c) for r, c in programs if c["answer"]]
+                right = sum(bool(verifier.grade(r["gold"], c["answer"]).equivalent)
+                            for r, c in answered)  # fmt: skip
+                first = [next(c for c in r["candidates"] if c["source"] == "model") for r in rs]
+                greedy = sum(bool(c["answer"] and verifier.grade(r["gold"], c["answer"]).equivalent)
+                             for r, c in zip(rs, first, strict=True))  # fmt: skip
+                lines.append(
+                    f"| {row} | {name} | {len(programs)} | {len(answered) / len(programs):.0%} "
+                    f"| {right / len(programs):.0%} | {greedy}/{len(rs)} |"
+                )
     return "\n".join(lines)
 
 

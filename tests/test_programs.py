@@ -66,6 +66,23 @@ def test_strings_never_reach_sympys_parser(verifier, tmp_path):
     assert not target.exists()
 
 
+def test_sympy_still_reads_the_number_text_it_writes_itself(verifier):
+    """`solve` with float coefficients rationalises them through `nsimplify`, which writes
+    number text and parses it: that text, and only such text, gets through."""
+    source = (
+        "from sympy import symbols, solve, Eq, S\nx, y = symbols('x y')\n"
+        "print(solve((Eq(x + y, 10), Eq(0.3*x + 0.7*y, 4)), (x, y)))\n"
+        "print(S('1/3') + S('sqrt(2)'))"
+    )
+    run = verifier.run_program(source)
+    assert run.ok, run.output
+    solved, summed = run.output.splitlines()
+    assert (solved, summed) == ("{x: 7.50000000000000, y: 2.50000000000000}", "1/3 + sqrt(2)")
+    for text in ("x + 1", "pi.evalf()", "__import__('os')", "1 if 1 else 2"):
+        refused = verifier.run_program(f"from sympy import S\nprint(S({text!r}))")
+        assert not refused.ok and "string parser is not available" in refused.output, text
+
+
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 def test_program_workers_inherit_no_secrets(monkeypatch):
     """The worker's own environment (read from /proc) holds none of the caller's variables

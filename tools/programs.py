@@ -76,6 +76,8 @@ BLOCKED_NAMES = frozenset(
      "io", "pickle", "gc", "inspect", "threading", "multiprocessing", "resource", "atexit",
      "weakref", "marshal", "code", "pdb", "format_map"}
 )  # fmt: skip
+# Text SymPy's parser may still read inside a program: numbers, arithmetic and four constants.
+_NUMBER_TEXT = re.compile(r"(?:[0-9.\s+\-*/()]|sqrt|pi|E|I)*")
 # Attribute prefixes of generators, coroutines, frames, code objects and tracebacks.
 _INTROSPECTION = re.compile(r"(gi|cr|ag|f|co|tb)_")
 
@@ -370,10 +372,25 @@ def warm_up() -> None:
         with contextlib.suppress(Exception):
             job()
 
+    parse, evaluate = sympy_parser.parse_expr, sympy_parser.eval_expr
+
     def refuse(*_args: object, **_kwargs: object) -> None:
         raise PermissionError("SymPy's string parser is not available inside a program")
 
-    sympy_parser.parse_expr = refuse
+    def parse_numbers_only(text: object, *args: object, **kwargs: object) -> object:
+        """SymPy reads number text it wrote itself (`nsimplify`, which `solve` calls on
+        float coefficients, writes `3/10` and parses it): such text, digits, operators and
+        `sqrt`, `pi`, `E`, `I` alone, evaluates nothing but arithmetic. Any other string is
+        refused."""
+        if not isinstance(text, str) or not _NUMBER_TEXT.fullmatch(text):
+            refuse()
+        sympy_parser.eval_expr = evaluate
+        try:
+            return parse(text, *args, **kwargs)
+        finally:
+            sympy_parser.eval_expr = refuse
+
+    sympy_parser.parse_expr = parse_numbers_only
     sympy_parser.eval_expr = refuse
 
 
