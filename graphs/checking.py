@@ -63,15 +63,18 @@ def choose(
 def agreements(
     verifier: Verifier, candidates: Sequence[Candidate], groups: tuple[tuple[int, ...], ...]
 ) -> list[CrossCheck]:
-    """The groups' solution-program pairs whose answers agree by the rules `verified` follows:
-    the solution's answer, graded against the program's printed answer as against a gold, must
-    be an evaluated answer and equal it (a decimal equal, not merely close). Grouping alone is
-    not enough: it lets equal values of different forms meet."""
+    """For each group, its first solution-program pair whose answers agree by the rules
+    `verified` follows: the solution's answer, graded against the program's printed answer as
+    against a gold, must be an evaluated answer and equal it (a decimal equal, not merely
+    close). Grouping alone is not enough: it lets equal values of different forms meet."""
     agreed = []
-    for pair in cross_check_pairs(candidates, groups):
-        program, solution = candidates[pair.program].answer, candidates[pair.solution].shown_answer
-        if program and solution and verifier.grade(program, solution).equivalent is True:
-            agreed.append(pair)
+    for pairs in cross_check_pairs(candidates, groups):
+        for pair in pairs:
+            program = candidates[pair.program].answer
+            solution = candidates[pair.solution].shown_answer
+            if program and solution and verifier.grade(program, solution).equivalent is True:
+                agreed.append(pair)
+                break
     return agreed
 
 

@@ -123,9 +123,10 @@ def group_answers(
 
 def cross_check_pairs(
     candidates: Sequence[Candidate], groups: tuple[tuple[int, ...], ...]
-) -> list[CrossCheck]:
-    """For each group where a solution and a program stated an answer and no member was
-    refuted, its first such pair: the pairs the verifier is asked about (`checking`)."""
+) -> list[list[CrossCheck]]:
+    """For each group where solutions and programs stated answers and no member was refuted,
+    its solution-program pairs in order: the verifier is asked about them (`checking`) until
+    one agrees."""
     pairs = []
     for group in groups:
         if any(candidates[i].status == "refuted" for i in group):
@@ -133,7 +134,7 @@ def cross_check_pairs(
         solutions = [i for i in group if candidates[i].source == "model"]
         programs = [i for i in group if candidates[i].source == "program"]
         if solutions and programs:
-            pairs.append(CrossCheck(solutions[0], programs[0]))
+            pairs.append([CrossCheck(s, p) for s in solutions for p in programs])
     return pairs
 
 

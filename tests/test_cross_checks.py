@@ -153,6 +153,9 @@ def test_agreement_follows_the_rules_verified_follows(verifier):
     # ...unless it is shown as its exact value, which is then what the program is compared with.
     shown_as_value = [candidate("16 - 3 - 4", value="9"), candidate("9", source="program")]
     assert agreements(verifier, shown_as_value, ((0, 1),)) == [CrossCheck(0, 1)]
+    # A pair that does not agree does not hide one that does: the next solution is tried.
+    second = [candidate("16 - 3 - 4"), candidate("9"), candidate("9", source="program")]
+    assert agreements(verifier, second, ((0, 1, 2),)) == [CrossCheck(1, 2)]
 
 
 # ---- the program's derivation in the sandbox ----------------------------------------------------
