@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from verimath.graphs.selection import Candidate, Selection
@@ -102,12 +102,7 @@ class CrossCheckEvidence:
         return cls(code, output, pair.solution, pair.program)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "program": self.program,
-            "output": self.output,
-            "solution": self.solution,
-            "program_candidate": self.program_candidate,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,8 +112,12 @@ def metrics_of(variant: str, records: list[dict[str, Any]]) -> VariantMetrics:
     n = len(records)
     correct = [bool(r.get("correct")) for r in records]
     statuses = Counter(r["status"] for r in records)
-    verified = [c for r, c in zip(records, correct, strict=True) if r["status"] == "verified"]
-    crossed = [c for r, c in zip(records, correct, strict=True) if r["status"] == "cross-checked"]
+
+    def precision(status: str) -> float | None:
+        """The share of answers labelled `status` that were right; None when there were none."""
+        right = [c for r, c in zip(records, correct, strict=True) if r["status"] == status]
+        return sum(right) / len(right) if right else None
+
     tokens = [float(r.get("usage", {}).get("completion_tokens", 0)) for r in records]
     latency = [float(r.get("timings", {}).get("total_ms", 0.0)) / 1000 for r in records]
     groups: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
@@ -129,8 +133,8 @@ def metrics_of(variant: str, records: list[dict[str, Any]]) -> VariantMetrics:
         questions=n,
         accuracy=sum(correct) / n if n else 0.0,
         statuses=dict(statuses),
-        verified_precision=sum(verified) / len(verified) if verified else None,
-        cross_checked_precision=sum(crossed) / len(crossed) if crossed else None,
+        verified_precision=precision("verified"),
+        cross_checked_precision=precision("cross-checked"),
         truncation_rate=sum(bool(r.get("truncated")) for r in records) / n if n else 0.0,
         median_tokens=_quantile(tokens, 0.5),
         p90_tokens=_quantile(tokens, 0.9),

@@ -48,7 +48,7 @@ from verimath import Agent, Settings  # noqa: E402
 from verimath.graphs.contracts import Message, SamplingParams  # noqa: E402
 from verimath.graphs.prompts import CROSS_CHECK_PREFILL  # noqa: E402
 from verimath.graphs.reasoning import Generation  # noqa: E402
-from verimath.graphs.selection import Candidate, select  # noqa: E402
+from verimath.graphs.selection import Candidate, group_answers, select  # noqa: E402
 from verimath.models import load_backend  # noqa: E402
 from verimath.questions import read_questions  # noqa: E402
 from verimath.tools import Verifier  # noqa: E402
@@ -84,19 +84,11 @@ def agent_settings(row: str, max_new_tokens: int) -> Settings:
 
 
 def majority(answers: list[str | None], verifier: Verifier) -> str | None:
-    """The most frequent stated answer, grouped by the verifier's equivalence (first wins ties)."""
-    groups: list[list[str]] = []
-    for answer in answers:
-        if answer is None:
-            continue
-        for group in groups:
-            first = group[0]
-            if answer.strip() == first.strip() or verifier.equivalent(first, answer).equivalent:
-                group.append(answer)
-                break
-        else:
-            groups.append([answer])
-    return max(groups, key=len)[0] if groups else None
+    """The most frequent stated answer, grouped as the agent groups (`group_answers`, by the
+    verifier's equivalence); the first group wins ties."""
+    same = lambda a, b: verifier.equivalent(a, b).equivalent is True  # noqa: E731
+    groups = group_answers(answers, same)
+    return answers[max(groups, key=len)[0]] if groups else None
 
 
 def bare_answerer(agent: Agent, samples: int, max_new_tokens: int) -> Callable[[dict], dict]:

@@ -13,7 +13,7 @@ The program is hostile code like any the model writes: it runs only through the 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 
 from verimath.graphs.contracts import ChatBackend, Message, SamplingParams
@@ -44,7 +44,6 @@ def derive_by_program(
     messages: Sequence[Message],
     params: SamplingParams,
     run_program: RunProgram,
-    on_text: Callable[[str], None] | None = None,
 ) -> Generation:
     """Ask for a program (`graphs.prompts.cross_check_prompt`), run the first complete one in
     the sandbox and take its printed answer. A backend that can continue a turn starts inside
@@ -53,7 +52,7 @@ def derive_by_program(
     printed answer leave `answer` None."""
     prefill = CROSS_CHECK_PREFILL if backend.supports_prefill else ""
     stop = (_CLOSING_FENCE,) if prefill else params.stop
-    done = backend.complete(messages, replace(params, stop=stop), prefill=prefill, on_text=on_text)
+    done = backend.complete(messages, replace(params, stop=stop), prefill=prefill)
     text = done.text
     if prefill:
         text = prefill + text.split(_CLOSING_FENCE, 1)[0] + _CLOSING_FENCE
