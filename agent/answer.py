@@ -8,6 +8,7 @@ from typing import Any
 from verimath.graphs.selection import Candidate, Selection
 from verimath.graphs.state import AgentState, Status
 from verimath.retrieval.passage import Hit
+from verimath.tools.grounding import ValueUse
 from verimath.tools.programs import ProgramRun
 from verimath.tools.verdict import Check, failed_evidence
 
@@ -122,6 +123,10 @@ class Answer:
     `cross-checked` means a solution and an independent program the model wrote agreed
     (`cross_check` shows the program and its output); it is evidence, not a SymPy check.
 
+    `grounding` lists the numbers of the cited passages the shown reasoning used: which
+    passage, its number, the reasoning's, and whether they agree. A misread one refutes an
+    answer SymPy could not check, with the passage's number as the evidence.
+
     An unverified answer the model left unevaluated (`2368 + 1920 + 72`) is shown as its exact
     value (`4360`), with the model's own form, the one checked, in `answer_as_written` (None
     when the answer is shown as written). A verified or refuted answer is always shown as
@@ -146,6 +151,7 @@ class Answer:
     review_pending: bool = False
     answer_as_written: str | None = None
     cross_check: CrossCheckEvidence | None = None
+    grounding: tuple[ValueUse, ...] = ()
 
     @classmethod
     def from_state(
@@ -193,6 +199,7 @@ class Answer:
             cross_check=CrossCheckEvidence.from_selection(candidates, selection)
             if status == "cross-checked"
             else None,
+            grounding=shown.grounding if shown else (),
         )
 
     @classmethod
@@ -230,6 +237,7 @@ class Answer:
             "review_pending": self.review_pending,
             "candidates": [c.to_dict() for c in self.candidates],
             "cross_check": self.cross_check.to_dict() if self.cross_check else None,
+            "grounding": [asdict(use) for use in self.grounding],
         }
 
 

@@ -71,6 +71,7 @@ _PLACES: dict[str, dict[str, dict[str, Any]]] = {
         "top_k": {"ge": 1},
         "search_mode": {},
         "min_relevance": {},
+        "grounding": {},
     },
 }
 

@@ -34,7 +34,7 @@ __all__ = [
     "ablated_settings", "ablated_agent",
 ]  # fmt: skip
 
-ABLATIONS = ("retrieval", "verification", "sampling", "cross-checks")
+ABLATIONS = ("retrieval", "verification", "sampling", "cross-checks", "grounding")
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,14 +72,17 @@ def parse_ablations(text: str | None) -> list[str]:
 def ablated_settings(name: str, settings: Settings) -> Settings:
     """The full variant's settings with one thing taken away (retrieval is taken away by
     giving the agent no index, so its settings stay)."""
-    if name == "verification":  # every check: SymPy's and the cross-checks
+    if name == "verification":  # every check: SymPy's, the cross-checks and grounding
         return replace(
-            settings, selection="majority", refuted_retries=0, sympy_answer=False, cross_checks=0
-        )
+            settings, selection="majority", refuted_retries=0, sympy_answer=False,
+            cross_checks=0, grounding=False,
+        )  # fmt: skip
     if name == "sampling":
         return replace(settings, samples=1)
     if name == "cross-checks":
         return replace(settings, cross_checks=0)
+    if name == "grounding":
+        return replace(settings, grounding=False)
     return settings
 
 

@@ -34,7 +34,7 @@ import json
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -179,13 +179,26 @@ def run_row(row: str, items: list[dict], out: Path, model: str, args: argparse.N
             )
             return {"id": item["id"], "set": item["set"], "gold": item["gold"], **result}
 
-        with ThreadPoolExecutor(width) as pool, path.open("a") as sink:
-            started = time.perf_counter()
-            for record in pool.map(graded, todo):
-                record["row_elapsed_s"] = round(time.perf_counter() - started, 2)
-                sink.write(json.dumps(record) + "\n")
-                sink.flush()
-                print(row, record["id"], record["status"], record["correct"], flush=True)
+        append_records(row, path, map_in_threads(graded, todo, width))
+
+
+def map_in_threads(work: Callable[[dict], dict], items: list[dict], width: int) -> Iterator[dict]:
+    """`work` over `items`, `width` at a time (the batched decoder takes them together), in
+    order."""
+    with ThreadPoolExecutor(width) as pool:
+        yield from pool.map(work, items)
+
+
+def append_records(row: str, path: Path, records: Iterator[dict]) -> None:
+    """Append each record to the row's file as it comes, with the row's elapsed seconds, so
+    a killed run loses at most the questions in flight."""
+    with path.open("a") as sink:
+        started = time.perf_counter()
+        for record in records:
+            record["row_elapsed_s"] = round(time.perf_counter() - started, 2)
+            sink.write(json.dumps(record) + "\n")
+            sink.flush()
+            print(row, record["id"], record.get("status", "-"), record["correct"], flush=True)
 
 
 def solutions_only(record: dict, verifier: Verifier) -> dict:
@@ -286,17 +299,25 @@ def report(out: Path) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--model", required=True, help="path of the measurement model's GGUF")
-    parser.add_argument("--gsm8k", type=int, default=100)
-    parser.add_argument("--math500", type=int, default=50)
-    parser.add_argument("--rows", default=",".join(ROWS))
+def model_bench_arguments(doc: str, rows: tuple[str, ...], out: str) -> argparse.ArgumentParser:
+    """The options every measurement-model benchmark here shares."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--model", help="path of the measurement model's GGUF")
+    parser.add_argument("--rows", default=",".join(rows))
     parser.add_argument("--max-new-tokens", type=int, default=400)
     parser.add_argument("--sequences", type=int, default=8, help="sequences decoded together")
-    parser.add_argument("--out", type=Path, default=Path("build/bench-evidence"))
-    parser.add_argument("--report", action="store_true", help="only print the table")
+    parser.add_argument("--out", type=Path, default=Path(out))
+    parser.add_argument("--report", action="store_true", help="only print the tables")
+    return parser
+
+
+def main() -> None:
+    parser = model_bench_arguments(__doc__, ROWS, "build/bench-evidence")
+    parser.add_argument("--gsm8k", type=int, default=100)
+    parser.add_argument("--math500", type=int, default=50)
     args = parser.parse_args()
+    if not args.report and not args.model:
+        parser.error("--model is needed to run rows (or pass --report)")
     items = subset(args.gsm8k, args.math500)
     args.out.mkdir(parents=True, exist_ok=True)
     if not args.report:

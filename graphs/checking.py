@@ -23,8 +23,10 @@ from verimath.graphs.selection import (
     select,
     sympy_answer,
 )
+from verimath.tools.grounding import ValueUse, ground, grounding_checks
+from verimath.tools.verdict import Verdict
 
-__all__ = ["check_candidates", "choose", "agreements", "settle_with_sympy"]
+__all__ = ["check_candidates", "choose", "agreements", "settle_with_sympy", "with_grounding"]
 
 
 def check_candidates(
@@ -32,20 +34,42 @@ def check_candidates(
     question: str,
     candidates: Sequence[Candidate],
     on_checked: Callable[[Checked], None] | None = None,
+    passages: Sequence[tuple[str, str]] = (),
 ) -> list[Candidate]:
     """The candidates with every unchecked one checked against the question (in order). The
     check reads the answer as written; an unverified answer left unevaluated also gets its
     value (`Verifier.value_of`), to group and show beside it. A verified or refuted answer
-    is evaluated already (`check_answer` leaves any other unverified), so it gets none."""
+    is evaluated already (`check_answer` leaves any other unverified), so it gets none.
+    Each is also grounded in the retrieved `passages` (id, text) it was shown."""
     checked = list(candidates)
     for index, candidate in enumerate(checked):
         if candidate.verdict is None:
             verdict = verifier.check_answer(question, candidate.answer)
+            uses = _grounding(candidate, passages)
+            verdict = with_grounding(verdict, uses)
             value = verifier.value_of(candidate.answer) if verdict.status == "unverified" else None
-            checked[index] = replace(candidate, verdict=verdict, value=value)
+            checked[index] = replace(candidate, verdict=verdict, value=value, grounding=uses)
             if on_checked is not None:
                 on_checked(Checked(index, candidate.answer, verdict))
     return checked
+
+
+def _grounding(candidate: Candidate, passages: Sequence[tuple[str, str]]) -> tuple[ValueUse, ...]:
+    if not passages or candidate.source not in ("model", "program"):
+        return ()
+    generation = candidate.generation
+    return ground(f"{generation.reasoning}\n{generation.response}", passages)
+
+
+def with_grounding(verdict: Verdict, uses: Sequence[ValueUse]) -> Verdict:
+    """The verdict with the passage values the reasoning used. A misread value refutes an
+    answer nothing else checked, with the passage's number as evidence; a SymPy verdict
+    (verified or refuted) stands, since it judged the answer itself, and keeps only the
+    uses that agree beside its own checks."""
+    if verdict.status == "unverified" and any(not use.agrees for use in uses):
+        return Verdict("refuted", (*verdict.checks, *grounding_checks(uses)), verdict.computed)
+    agreed = grounding_checks([use for use in uses if use.agrees])
+    return replace(verdict, checks=(*verdict.checks, *agreed)) if agreed else verdict
 
 
 def choose(

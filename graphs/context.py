@@ -26,6 +26,11 @@ class Settings:
     # wins on formula-only queries, where `verimath index search` uses it by default.
     search_mode: SearchMode = "dense"
     min_relevance: float = 0.35
+    # Grounding: the numbers a reasoning took from the passages it was shown are tied to their
+    # passage; a misread one (an atomic number off by one, a constant at the wrong power of
+    # ten) refutes an answer SymPy could not check, with the passage's number as evidence
+    # (`tools.grounding`). False only shows passages, for measuring what grounding adds.
+    grounding: bool = True
     # Verified self-consistency. `samples` is k, the most candidates sampled for one question.
     # Adaptive (the default) starts with one and samples another only while the best answer is
     # not verified; fixed sampling draws all k at once (batched). Candidates after the first are

@@ -144,7 +144,7 @@ def render_prompt(
         messages.append(
             Message(
                 "user",
-                f"A SymPy check refuted that answer: {feedback}. Solve the question again "
+                f"A check refuted that answer: {feedback}. Solve the question again "
                 "carefully and give the corrected final answer as \\boxed{...}.",
             )
         )

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from verimath.graphs.reasoning import Generation
+from verimath.tools.grounding import ValueUse
 from verimath.tools.verdict import Verdict, VerdictStatus
 
 __all__ = [
@@ -49,6 +50,8 @@ class Candidate:
     temperature: float = 0.0
     source: Literal["model", "program", "sympy", "reviewer"] = "model"
     value: str | None = None
+    # The retrieved passages' numbers its reasoning used (`tools.grounding`), set when checked.
+    grounding: tuple[ValueUse, ...] = ()
 
     @property
     def answer(self) -> str | None:

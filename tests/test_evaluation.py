@@ -93,7 +93,9 @@ def test_each_ablation_takes_one_thing_away():
         "majority", 0, False,
     )  # fmt: skip
     assert no_checks.cross_checks == 0 and full.cross_checks > 0
+    assert not no_checks.grounding and full.grounding
     assert ablated_settings("cross-checks", full) == replace(full, cross_checks=0)
+    assert ablated_settings("grounding", full) == replace(full, grounding=False)
     assert no_checks.samples == 4 and ablated_settings("retrieval", full) == full
 
 

@@ -78,6 +78,11 @@ def ask(
             typer.echo(f"  [{n}] {c.id} - {c.title} ({c.source}, score {c.score:.2f})")
     else:
         typer.echo("Citations: none relevant")
+    if answer.grounding:
+        typer.echo("Passage values the reasoning used:")
+        for use in answer.grounding:
+            verdict = "copied" if use.agrees else "MISREAD"
+            typer.echo(f"  {use.stated}: {verdict}, {use.passage} gives {use.passage_value}")
     t, u = answer.timings, answer.usage
     typer.echo(
         f"Model: {answer.model} | attempts {answer.attempts} | {t['total_ms'] / 1000:.1f} s "

@@ -30,7 +30,8 @@ def evaluate(
         str | None,
         typer.Option(
             "--ablate",
-            help="Also run without: retrieval,verification,sampling,cross-checks (comma list)",
+            help="Also run without: retrieval,verification,sampling,cross-checks,grounding "
+            "(comma list)",
         ),
     ] = None,
     *,

@@ -114,7 +114,7 @@ AnswerOut = response_model(Answer)
 # The Answer's keys a completion's `verimath` object repeats; it adds the `evidence`.
 VERIMATH_KEYS = (
     "status", "answer", "answer_as_written", "confidence", "checks", "citations", "guardrails",
-    "attempts", "truncated", "review_pending", "error", "timings", "cross_check",
+    "attempts", "truncated", "review_pending", "error", "timings", "cross_check", "grounding",
 )  # fmt: skip
 
 VerimathOut = create_model(
