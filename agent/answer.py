@@ -123,9 +123,11 @@ class Answer:
     `cross-checked` means a solution and an independent program the model wrote agreed
     (`cross_check` shows the program and its output); it is evidence, not a SymPy check.
 
-    `grounding` lists the numbers of the cited passages the shown reasoning used: which
-    passage, its number, the reasoning's, and whether they agree. A misread one refutes an
-    answer SymPy could not check, with the passage's number as the evidence.
+    `examples` are the solved problems shown as worked examples (`Settings.examples`), cited
+    apart from the passages. `grounding` lists the numbers of the cited passages the shown
+    reasoning used: which passage, its number, the reasoning's, and whether they agree. A
+    misread one refutes an answer SymPy could not check, with the passage's number as the
+    evidence.
 
     An unverified answer the model left unevaluated (`2368 + 1920 + 72`) is shown as its exact
     value (`4360`), with the model's own form, the one checked, in `answer_as_written` (None
@@ -152,6 +154,7 @@ class Answer:
     answer_as_written: str | None = None
     cross_check: CrossCheckEvidence | None = None
     grounding: tuple[ValueUse, ...] = ()
+    examples: tuple[Citation, ...] = ()
 
     @classmethod
     def from_state(
@@ -200,6 +203,7 @@ class Answer:
             if status == "cross-checked"
             else None,
             grounding=shown.grounding if shown else (),
+            examples=tuple(Citation.from_hit(h) for h in state.get("examples") or ()),
         )
 
     @classmethod
@@ -218,10 +222,8 @@ class Answer:
             "answer_as_written": self.answer_as_written,
             "status": self.status,
             "reasoning": self.reasoning,
-            "citations": [
-                {"id": c.id, "source": c.source, "title": c.title, "text": c.text, "score": c.score}
-                for c in self.citations
-            ],
+            "citations": [asdict(c) for c in self.citations],
+            "examples": [asdict(c) for c in self.examples],
             "checks": [c.to_dict() for c in self.checks],
             "guardrails": list(self.guardrails),
             "timings": dict(self.timings),

@@ -72,6 +72,7 @@ _PLACES: dict[str, dict[str, dict[str, Any]]] = {
         "search_mode": {},
         "min_relevance": {},
         "grounding": {},
+        "examples": {"ge": 0},
     },
 }
 
@@ -108,6 +109,7 @@ Retrieval = _section(
     "Which passages ground the prompt.",
     index=(Path | None, Field(None, strict=False)),
     enabled=(bool, True),
+    examples_index=(Path | None, Field(None, strict=False)),
 )
 _SECTIONS: dict[str, type[_Section]] = {
     "prompt": Prompt,
@@ -116,7 +118,11 @@ _SECTIONS: dict[str, type[_Section]] = {
     "guardrails": Guardrails,
     "retrieval": Retrieval,
 }
-_PATH_KEYS = (("checkpoint",), ("retrieval", "index"))  # relative to the file they are in
+_PATH_KEYS = (
+    ("checkpoint",),
+    ("retrieval", "index"),
+    ("retrieval", "examples_index"),
+)  # relative to the file they are in
 
 
 class Config(BaseModel):
@@ -199,6 +205,7 @@ class Config(BaseModel):
             "model": self.model,
             "base_url": self.base_url,
             "index": retrieval.index if retrieval.enabled else False,
+            "examples": retrieval.examples_index,
             "settings": self.settings(),
         }
         if self.checkpoint is not None:

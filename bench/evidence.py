@@ -232,14 +232,18 @@ def row_seconds(records: list[dict]) -> float:
     return (total + last) / max(1, len(records))
 
 
+def saved_rows(out: Path, rows: tuple[str, ...]) -> Iterator[tuple[str, list[dict]]]:
+    """(row, its records) for each row that has a file in `out`, in the order given."""
+    for row in rows:
+        path = out / f"{row}.jsonl"
+        if path.exists():
+            yield row, [json.loads(line) for line in path.open()]
+
+
 def table_rows(out: Path) -> list[tuple[str, list[dict], float | None]]:
     """(row name, records, seconds per question or None when the row has no run of its own)."""
     rows: list[tuple[str, list[dict], float | None]] = []
-    for row in ROWS:
-        path = out / f"{row}.jsonl"
-        if not path.exists():
-            continue
-        records = [json.loads(line) for line in path.open()]
+    for row, records in saved_rows(out, ROWS):
         seconds = row_seconds(records)
         if row == "agent-fixed":
             with Verifier() as verifier:

@@ -31,6 +31,11 @@ class Settings:
     # ten) refutes an answer SymPy could not check, with the passage's number as evidence
     # (`tools.grounding`). False only shows passages, for measuring what grounding adds.
     grounding: bool = True
+    # Worked methods: how many solved problems like the question to show as examples, from
+    # the agent's examples index (`Agent(examples=...)`, e.g. MATH's worked solutions), each
+    # at or above `min_relevance`. 0 turns it off; off by default until the measurement
+    # model shows it helps (BENCHMARKS.md, "Worked methods").
+    examples: int = 0
     # Verified self-consistency. `samples` is k, the most candidates sampled for one question.
     # Adaptive (the default) starts with one and samples another only while the best answer is
     # not verified; fixed sampling draws all k at once (batched). Candidates after the first are
@@ -74,8 +79,9 @@ class Settings:
 
 @dataclass(frozen=True, slots=True)
 class AgentContext:
-    """What one run of the graph depends on: the agent's backend, verifier, retriever and
-    settings, and the run's own flags. `Agent` makes one per run with `dataclasses.replace`:
+    """What one run of the graph depends on: the agent's backend, verifier, retrievers (facts
+    and worked examples) and settings, and the run's own flags. `Agent` makes one per run
+    with `dataclasses.replace`:
     `stream_tokens` sends generated text as `Token` events (`Agent.stream`); `conversation`
     says the run is a turn of a saved conversation (a `thread_id`), which human review needs
     to resume it."""
@@ -83,6 +89,8 @@ class AgentContext:
     backend: ChatBackend
     verifier: Verifier
     retriever: Retriever | None = None
+    # Solved problems with their worked solutions, searched for examples like the question.
+    examples: Retriever | None = None
     settings: Settings = field(default_factory=Settings)
     stream_tokens: bool = False
     conversation: bool = False

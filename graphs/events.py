@@ -17,9 +17,11 @@ __all__ = ["Retrieved", "Token", "Checked"]
 
 @dataclass(frozen=True, slots=True)
 class Retrieved:
-    """The passages that will be quoted to the model (already filtered by relevance)."""
+    """The passages that will be quoted to the model (already filtered by relevance), and the
+    solved problems shown as worked examples (`Settings.examples`)."""
 
     hits: tuple[Hit, ...]
+    examples: tuple[Hit, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from verimath.graphs.prompts import cross_check_prompt, render_prompt
 from verimath.graphs.reasoning import Channel, OnToken, generate_answer
 from verimath.graphs.selection import Candidate, Plan, Selection, plan_next, sympy_answer
 from verimath.graphs.state import AgentState, Draft, DraftTask, Turn
+from verimath.retrieval.passage import Hit
 from verimath.tools.languages import read_as_english
 
 __all__ = [
@@ -108,6 +109,7 @@ def draft_tasks(state: AgentState, step: Plan) -> list[DraftTask]:
         DraftTask(
             question=state["question"],
             passages=list(state.get("passages") or []),
+            examples=list(state.get("examples") or []),
             history=list(state.get("history") or []),
             index=len(candidates) + n,
             retry_of=step.retry_of,
@@ -179,7 +181,7 @@ def guard_input(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, 
         "started_at": time.perf_counter(),
         "guardrails": list(screen.notes),
         "refusal": screen.refusal,
-        **dict.fromkeys(("passages", "candidates"), []),
+        **dict.fromkeys(("passages", "examples", "candidates"), []),
         **dict.fromkeys(("selection", "answer", "answer_as_written", "drafts"), None),
         "next_step": next_step([], None, settings),
         "reviewed": False,
@@ -194,22 +196,39 @@ def route_after_guard(
 ) -> Literal["retrieve", "finalize"] | list[Send]:
     if state.get("refusal"):
         return "finalize"
-    if runtime.context.retriever is not None:
+    if retrieval_sources(runtime.context):
         return "retrieve"
     return route_after_retrieve(state)
 
 
+def retrieval_sources(context: AgentContext) -> list[str]:
+    """Where this run retrieves from: "facts" with a retriever, "examples" with an examples
+    retriever and `Settings.examples` > 0."""
+    sources = ["facts"] if context.retriever is not None else []
+    if context.examples is not None and context.settings.examples > 0:
+        sources.append("examples")
+    return sources
+
+
 @timed("retrieve")
 def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-    """Passages at or above the relevance threshold. The embedding model reads English: a
-    question in another language is searched with its cue words read as English."""
-    settings, retriever = runtime.context.settings, runtime.context.retriever
-    assert retriever is not None  # safe: routed here only with a retriever
+    """Passages, and solved problems as worked examples, at or above the relevance threshold.
+    The embedding model reads English: a question in another language is searched with its
+    cue words read as English."""
+    context, settings = runtime.context, runtime.context.settings
     query = read_as_english(state["question"])
-    hits = retriever.search(query, settings.top_k, mode=settings.search_mode)
-    relevant = [hit for hit in hits if hit.score >= settings.min_relevance]
-    runtime.stream_writer(Retrieved(tuple(relevant)))
-    return {"passages": relevant}
+    found: dict[str, list[Hit]] = {"passages": [], "examples": []}
+    for source in retrieval_sources(context):
+        retriever, key, k = (
+            (context.retriever, "passages", settings.top_k)
+            if source == "facts"
+            else (context.examples, "examples", settings.examples)
+        )
+        assert retriever is not None  # safe: retrieval_sources names only those present
+        hits = retriever.search(query, k, mode=settings.search_mode)
+        found[key] = [hit for hit in hits if hit.score >= settings.min_relevance]
+    runtime.stream_writer(Retrieved(tuple(found["passages"]), tuple(found["examples"])))
+    return found
 
 
 def route_after_retrieve(state: AgentState) -> list[Send]:
@@ -228,6 +247,7 @@ def generate(state: DraftTask, runtime: Runtime[AgentContext]) -> dict[str, Any]
         return {"drafts": [_cross_check(state, context, started)]}
     messages = render_prompt(
         state["question"], state["passages"], settings.system_prompt,
+        examples=state.get("examples") or (),  # a task saved before examples has none
         programs=settings.programs, history=state["history"],
         previous_answer=state["previous_answer"], feedback=state["feedback"],
     )  # fmt: skip

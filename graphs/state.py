@@ -52,6 +52,7 @@ class DraftTask(TypedDict):
 
     question: str
     passages: list[Hit]
+    examples: list[Hit]
     history: list[Turn]
     index: int
     retry_of: int | None
@@ -67,6 +68,8 @@ class AgentState(TypedDict, total=False):
     guardrails: list[str]
     refusal: str | None
     passages: list[Hit]
+    # Solved problems like the question, shown as worked examples (never grounded against).
+    examples: list[Hit]
     candidates: list[Candidate]
     drafts: Annotated[list[Draft], collect_drafts]
     selection: Selection | None

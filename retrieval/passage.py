@@ -52,11 +52,15 @@ class Passage:
 
 def embedding_text(passage: Passage) -> str:
     """What is embedded and BM25-indexed: a one-line header (title, section, heading) and the
-    text. A chunk from the middle of a long section is then still about its section's topic."""
+    text. A chunk from the middle of a long section is then still about its section's topic.
+    A solved problem (a row with a `problem` field) leads with its problem, so a question
+    finds the problems like it (the embedding model reads only the first 256 tokens)."""
     heading = passage.metadata.get("heading", "")
     parts = [passage.title, passage.section, heading if heading != passage.section else ""]
     header = " - ".join(p for p in parts if p)
-    return f"{header}\n\n{passage.text}" if header else passage.text
+    problem = passage.metadata.get("problem", "")
+    body = f"{problem}\n\n{passage.text}" if problem else passage.text
+    return f"{header}\n\n{body}" if header else body
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,7 +24,8 @@ else:
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "verimath.toml"
 SECTIONS = ("prompt", "sampling", "budgets", "guardrails", "retrieval")
-OWN_KEYS = {"retrieval": {"index", "enabled"}}  # section keys that are not Settings fields
+# Section keys that are not Settings fields.
+OWN_KEYS = {"retrieval": {"index", "enabled", "examples_index"}}
 
 
 def section_keys() -> dict[str, set[str]]:
@@ -63,6 +64,7 @@ def test_defaults_are_settings_defaults():
         "model": DEFAULT_MODEL,
         "base_url": None,
         "index": None,
+        "examples": None,
         "settings": Settings(),
     }
     assert config.sampling.samples == Settings().samples  # the same values, read from Settings

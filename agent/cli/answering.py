@@ -78,6 +78,9 @@ def ask(
             typer.echo(f"  [{n}] {c.id} - {c.title} ({c.source}, score {c.score:.2f})")
     else:
         typer.echo("Citations: none relevant")
+    for n, example in enumerate(answer.examples, 1):
+        heading = "Worked examples shown:\n" if n == 1 else ""
+        typer.echo(f"{heading}  [E{n}] {example.id} - {example.title} (score {example.score:.2f})")
     if answer.grounding:
         typer.echo("Passage values the reasoning used:")
         for use in answer.grounding:

@@ -115,6 +115,7 @@ AnswerOut = response_model(Answer)
 VERIMATH_KEYS = (
     "status", "answer", "answer_as_written", "confidence", "checks", "citations", "guardrails",
     "attempts", "truncated", "review_pending", "error", "timings", "cross_check", "grounding",
+    "examples",
 )  # fmt: skip
 
 VerimathOut = create_model(
