@@ -7,11 +7,13 @@ is reported to help ("Reasoning Memory", arXiv 2604.01348). The examples index h
 read in place; it shares no problem with MATH-500, see its README), built once into
 `--out`/index with the embedding cache.
 
-Rows (one greedy sample each, 400 new tokens, the shipped facts corpus on in both, so the
-rows differ only in the examples):
+Rows (one greedy sample each, 400 new tokens; the first two have the shipped corpus on, so
+they differ only in the examples):
 
 - agent: `Agent` with `samples=1`, no examples;
-- agent-examples: the same with `examples=2` (each at or above `min_relevance`).
+- agent-examples: the same with `examples=2` (each at or above `min_relevance`);
+- agent-no-retrieval: the same as agent with `index=False`: what the shipped corpus's
+  passages do for math questions (the retrieval policy's other half).
 
 Questions: the first 100 graded GSM8K and the first 50 MATH-500 test questions (the same as
 bench/evidence.py). Graded by `Verifier.grade`, as `verimath eval` grades. Resumable: one
@@ -38,7 +40,7 @@ from verimath import Agent, Settings  # noqa: E402
 from verimath.retrieval import Corpus, EmbeddingCache, Index, default_embeddings  # noqa: E402
 from verimath.retrieval.default_index import cache_dir  # noqa: E402
 
-ROWS = ("agent", "agent-examples")
+ROWS = ("agent", "agent-examples", "agent-no-retrieval")
 EXAMPLES = 2
 WORKED = DATA / "corpora" / "math_train" / "train.jsonl"
 
@@ -66,8 +68,11 @@ def run_row(row: str, items: list[dict], out: Path, args) -> None:  # type: igno
     shown = EXAMPLES if row == "agent-examples" else 0
     settings = Settings(max_new_tokens=args.max_new_tokens, samples=1, cross_checks=0,
                         examples=shown)  # fmt: skip
-    index = examples_index(out) if shown else None
-    with Agent(args.model, backend="llama.cpp", examples=index, settings=settings) as agent:
+    examples = examples_index(out) if shown else None
+    index = False if row == "agent-no-retrieval" else None
+    with Agent(
+        args.model, backend="llama.cpp", index=index, examples=examples, settings=settings
+    ) as agent:
         agent.load()
         verifier = agent.context.verifier
 

@@ -45,7 +45,7 @@ def check_candidates(
     for index, candidate in enumerate(checked):
         if candidate.verdict is None:
             verdict = verifier.check_answer(question, candidate.answer)
-            uses = _grounding(candidate, passages)
+            uses = _grounding(candidate, passages, question)
             verdict = with_grounding(verdict, uses)
             value = verifier.value_of(candidate.answer) if verdict.status == "unverified" else None
             checked[index] = replace(candidate, verdict=verdict, value=value, grounding=uses)
@@ -54,11 +54,13 @@ def check_candidates(
     return checked
 
 
-def _grounding(candidate: Candidate, passages: Sequence[tuple[str, str]]) -> tuple[ValueUse, ...]:
+def _grounding(
+    candidate: Candidate, passages: Sequence[tuple[str, str]], question: str
+) -> tuple[ValueUse, ...]:
     if not passages or candidate.source not in ("model", "program"):
         return ()
     generation = candidate.generation
-    return ground(f"{generation.reasoning}\n{generation.response}", passages)
+    return ground(f"{generation.reasoning}\n{generation.response}", passages, question)
 
 
 def with_grounding(verdict: Verdict, uses: Sequence[ValueUse]) -> Verdict:

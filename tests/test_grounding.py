@@ -79,6 +79,19 @@ def test_a_table_value_is_tied_by_its_symbol_and_a_slipped_one_is_caught():
     )
 
 
+def test_another_edition_of_a_value_and_the_question_s_own_numbers_are_not_misreads():
+    table = "elements/molar-masses-1-20"
+    # Older standard atomic weights, within 0.5%: not what the passage says, not a misreading.
+    assert uses("S: 32.07 g/mol\nH: 1.0079 g/mol", table) == []
+    assert uses("S: 33.07 g/mol", table) == [(table, "33.07", "32.06", False)]
+    # A number the question gives is its data, even beside a passage number's label.
+    question = "A sample of sodium has a mass of 23.5 g. How many moles is it?"
+    reasoning = "Na: 23.5 g / 22.99 g/mol = 1.02 mol"
+    assert uses(reasoning, table) == [(table, "23.5", "22.98976928", False)]
+    grounded = ground(reasoning, [(table, PASSAGES[table])], question)
+    assert [(u.stated, u.agrees) for u in grounded] == [("22.99", True)]
+
+
 def test_results_worked_out_from_a_value_and_other_quantities_are_not_misreads():
     table = "elements/molar-masses-1-20"
     # A conversion repeats the digits at another power of ten: a result, not a copy.

@@ -17,9 +17,11 @@ is not refuted; every rule compares the numbers as written, never evaluates text
   match the words before exactly one passage number ("Sodium has ... atomic number"): two
   words in common, or one when either side names it by a single word ("Na 22.99", "h ="). A
   number that agrees is a use; one off by at most 25% or by a power of ten is a misread;
-  anything further off is taken to be another quantity and left alone.
+  anything further off is taken to be another quantity and left alone, and so is one within
+  0.5% that is not a rounding (another edition of a standard value).
 
-A misread is only looked for in a *statement* of a value: no digit and no arithmetic between
+A number the question gives is its data and is never tied. A misread is only looked for in
+a *statement* of a value: no digit and no arithmetic between
 the start of its clause and the number (`h = 6.626e-33`, "its atomic number is 10"), so a
 result worked out from the value (`22.99 g = 0.02299 kg`) is never mistaken for a copy. A
 reasoning number agrees with a passage number when it is that number rounded or cut to the
@@ -53,11 +55,12 @@ _WORD = re.compile(r"(?<!\\)\b[A-Za-z][A-Za-z]*\b")
 _STOP = frozenset(
     "a an the is are was were be of and or so its it has have had with in at to for as that "
     "this these we which value values approximately about around roughly given by use using "
-    "equals equal each one per then there here what how s let our find first now".split()
+    "equals equal each one per then there here what how let our find first now".split()
 )
 _LABEL_WORDS = 8
 _CONTEXT_CHARS = 80
 MISREAD_RATIO = Decimal("0.25")
+TOLERATED = Decimal("0.005")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,7 +105,9 @@ def numbers_in(text: str) -> list[Number]:
             continue  # an exponent (x^2, m s^{-1}) is not a value
         starts = [m.end() for m in _BOUNDARY.finditer(text, 0, match.start())]
         clause = text[starts[-1] if starts else 0 : match.start()]
-        words = [w.lower() for w in _WORD.findall(re.sub(r"\\[A-Za-z]+", " ", clause))]
+        # LaTeX commands and possessives ("Planck's") are not words of the label.
+        plain = re.sub(r"\\[A-Za-z]+|['’]s\b", " ", clause)
+        words = [w.lower() for w in _WORD.findall(plain)]
         label = frozenset(w for w in words[-_LABEL_WORDS:] if w not in _STOP)
         stated = not re.search(r"\d", clause) and not _ARITHMETIC.search(clause)
         value, digits, place = parsed
@@ -177,13 +182,19 @@ def _close(stated: Number, passage: Number) -> bool:
     return len(stated.digits) >= 2 and _shifted_agrees(stated, passage)
 
 
-def ground(reasoning: str, passages: Sequence[tuple[str, str]]) -> tuple[ValueUse, ...]:
+def ground(
+    reasoning: str, passages: Sequence[tuple[str, str]], question: str = ""
+) -> tuple[ValueUse, ...]:
     """The passage numbers `reasoning` used, each with whether it copied it right; at most
     one use per reasoning number and per passage number. `passages` are the retrieved
-    (id, text) pairs the model was shown; no other id is ever named."""
+    (id, text) pairs the model was shown; no other id is ever named. A number the `question`
+    itself gives is its data, never tied to a passage."""
     values = [(pid, n) for pid, text in passages for n in numbers_in(text)]
+    given = {n.value for n in numbers_in(question)}
     uses: dict[tuple[str, str], ValueUse] = {}
     for stated in numbers_in(reasoning):
+        if stated.value in given:
+            continue
         for pid, value, agrees in _ties(stated, values):
             key = (pid, value.text)
             if key not in uses or (uses[key].agrees and not agrees):
@@ -212,8 +223,14 @@ def _ties(stated: Number, values: list[tuple[str, Number]]) -> Iterator[tuple[st
     pid, value = near[0]
     if _agrees(stated, value):
         yield pid, value, True
-    elif stated.stated:
+    elif stated.stated and not _nearly(stated, value):
         yield pid, value, False
+
+
+def _nearly(stated: Number, passage: Number) -> bool:
+    """Within 0.5% without being a rounding: another edition of the value (sulfur's 32.07
+    for 32.06, hydrogen's 1.0079 for 1.008), not a misreading; neither tied nor refuted."""
+    return abs(stated.value - passage.value) <= TOLERATED * abs(passage.value)
 
 
 def grounding_checks(uses: Sequence[ValueUse]) -> tuple[Check, ...]:
