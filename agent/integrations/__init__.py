@@ -1,0 +1,1 @@
+"""verimath inside other frameworks: `verimath.integrations.langchain` (LangChain tools)."""
