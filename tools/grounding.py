@@ -9,10 +9,10 @@ compared with the number the passage gives for it.
 How a reasoning number is tied to a passage number (conservative, so that a right reasoning
 is not refuted; every rule compares the numbers as written, never evaluates text):
 
-- **copied digits**: the reasoning number shows at least 4 significant digits (or 3 with a
-  decimal point or a power of ten) and they are the passage number's leading digits, rounded
-  or cut. At the same magnitude it is a use that agrees; shifted by a power of ten, in a
-  statement of a value (below), it is a misread.
+- **copied digits**: the reasoning number shows at least 4 significant digits (or 3 written
+  with a power of ten: 6.63e-34) and they are the passage number's leading digits, rounded
+  or cut (2.02 is not Ne's 20.18 shifted). At the same magnitude it is a use that agrees;
+  shifted by a power of ten, in a statement of a value (below), it is a misread.
 - **same label**: the words before the reasoning number ("the atomic number of sodium is")
   match the words before exactly one passage number ("Sodium has ... atomic number"): two
   words in common, or one when either side names it by a single word ("Na 22.99", "h ="). A
@@ -155,9 +155,8 @@ def _shifted_agrees(stated: Number, passage: Number) -> bool:
 
 
 def _copied_digits(stated: Number, passage: Number) -> bool:
-    long_enough = len(stated.digits) >= 4 or (
-        len(stated.digits) >= 3 and ("." in stated.text or stated.place != 0)
-    )
+    scientific = re.search(r"[eE][-+−]?\d|10\s*\^|10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]", stated.text) is not None
+    long_enough = len(stated.digits) >= 4 or (len(stated.digits) >= 3 and scientific)
     return (
         long_enough
         and len(passage.digits) >= len(stated.digits)
