@@ -64,7 +64,7 @@ from verimath.graphs.contracts import Message, SamplingParams  # noqa: E402
 from verimath.retrieval import default_embeddings, default_index  # noqa: E402
 from verimath.tools.extract import extract_final_answer  # noqa: E402
 
-ROWS = ("bare", "agent-no-retrieval", "agent-retrieval", "agent-retrieval-ungrounded")
+ROWS = ("bare", "agent-retrieval", "agent-no-retrieval", "agent-retrieval-ungrounded")
 TOLERANCE = 0.01
 
 COMPOUNDS = (
