@@ -34,13 +34,13 @@ def check_candidates(
     question: str,
     candidates: Sequence[Candidate],
     on_checked: Callable[[Checked], None] | None = None,
-    passages: Sequence[tuple[str, str]] = (),
+    passages: Sequence[tuple[str, ...]] = (),
 ) -> list[Candidate]:
     """The candidates with every unchecked one checked against the question (in order). The
     check reads the answer as written; an unverified answer left unevaluated also gets its
     value (`Verifier.value_of`), to group and show beside it. A verified or refuted answer
     is evaluated already (`check_answer` leaves any other unverified), so it gets none.
-    Each is also grounded in the retrieved `passages` (id, text) it was shown."""
+    Each is also grounded in the retrieved `passages` (id, text, title) it was shown."""
     checked = list(candidates)
     for index, candidate in enumerate(checked):
         if candidate.verdict is None:
@@ -55,7 +55,7 @@ def check_candidates(
 
 
 def _grounding(
-    candidate: Candidate, passages: Sequence[tuple[str, str]], question: str
+    candidate: Candidate, passages: Sequence[tuple[str, ...]], question: str
 ) -> tuple[ValueUse, ...]:
     if not passages or candidate.source not in ("model", "program"):
         return ()

@@ -297,7 +297,7 @@ def verify(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
     drafts = state.get("drafts") or []
     candidates = [*(state.get("candidates") or []), *(d.candidate for d in drafts)]
     passages = state.get("passages") or () if settings.grounding else ()
-    shown = [(hit.passage.id, hit.passage.text) for hit in passages]
+    shown = [(hit.passage.id, hit.passage.text, hit.passage.title) for hit in passages]
     candidates = check_candidates(verifier, question, candidates, runtime.stream_writer, shown)
     selection = choose(verifier, candidates, settings.selection)
     step, notes = next_step(candidates, selection, settings), list(state.get("guardrails") or [])

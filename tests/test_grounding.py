@@ -23,16 +23,22 @@ from verimath.tools.grounding import ground, numbers_in
 from verimath.tools.verdict import Check, Verdict
 
 CORPORA = Path(__file__).resolve().parents[1] / "corpora"
-PASSAGES = {
-    row["id"]: row["text"]
+ROWS = {
+    row["id"]: row
     for name in ("elements.jsonl", "constants.jsonl")
     for row in map(json.loads, (CORPORA / name).read_text().splitlines())
 }
+PASSAGES = {id_: row["text"] for id_, row in ROWS.items()}
+
+
+def shown(*ids):
+    """The passages as the graph gives them: (id, text, title)."""
+    return [(i, ROWS[i]["text"], ROWS[i]["title"]) for i in ids]
 
 
 def uses(reasoning, *ids):
     return [(u.passage, u.stated, u.passage_value, u.agrees)
-            for u in ground(reasoning, [(i, PASSAGES[i]) for i in ids])]  # fmt: skip
+            for u in ground(reasoning, shown(*ids))]  # fmt: skip
 
 
 # ---- what counts as a use and as a misread ---------------------------------------------------
@@ -90,6 +96,24 @@ def test_another_edition_of_a_value_and_the_question_s_own_numbers_are_not_misre
     assert uses(reasoning, table) == [(table, "23.5", "22.98976928", False)]
     grounded = ground(reasoning, [(table, PASSAGES[table])], question)
     assert [(u.stated, u.agrees) for u in grounded] == [("22.99", True)]
+
+
+def test_a_passage_s_title_names_its_numbers_and_another_quantity_is_never_tied():
+    # "Its density is 7.874" is iron's: the title says so.
+    assert uses("Iron's density is 8.87 g/cm^3.", "elements/iron") == [
+        ("elements/iron", "8.87", "7.874", False)
+    ]
+    # Nickel's density is not iron's, though nickel's passage was not retrieved.
+    assert uses("The density of nickel is 8.9 g/cm^3.", "elements/iron") == []
+    # Neutrons are not the atomic number, nor the mass number of the isotope named.
+    assert uses("The number of neutrons in chlorine-35 is 18.", "elements/chlorine") == []
+    assert uses("Neutrons in the most abundant isotope of boron: 10", "elements/boron") == []
+
+
+def test_a_result_that_keeps_a_constant_s_digits_is_not_a_misread_of_it():
+    assert uses("Q = 1.602 \\times 10^{-13} C.", "constants/elementary-charge") == []
+    assert uses("Multiply 6.674 by 3000.", "constants/gravitational-constant") == []
+    assert uses("e = 1.602 \\times 10^{-13} C.", "constants/elementary-charge")[0][3] is False
 
 
 def test_results_worked_out_from_a_value_and_other_quantities_are_not_misreads():

@@ -12,18 +12,23 @@ is not refuted; every rule compares the numbers as written, never evaluates text
 - **copied digits**: the reasoning number shows at least 4 significant digits (or 3 written
   with a power of ten: 6.63e-34) and they are the passage number's leading digits, rounded
   or cut (2.02 is not Ne's 20.18 shifted). At the same magnitude it is a use that agrees;
-  shifted by a power of ten, in a statement of a value (below), it is a misread.
+  written with another power of ten, in a statement of a value (below) whose words are all
+  the passage's, it is a misread (a bare 6.674 beside G's 6.674e-11 is its mantissa, worked
+  on apart; Q = 1.602e-13 is a charge, not e).
 - **same label**: the words before the reasoning number ("the atomic number of sodium is")
-  match the words before exactly one passage number ("Sodium has ... atomic number"): two
-  words in common, or one when either side names it by a single word ("Na 22.99", "h ="). A
-  number that agrees is a use; one off by at most 25% or by a power of ten is a misread;
+  are all among the words before exactly one passage number, with the passage's title
+  ("Sodium has ... atomic number", two words at least), or the reasoning names it by one
+  symbol the passage uses ("Na: 23.99", "h = "). A reasoning word the passage lacks
+  ("neutrons", another element's name) means another quantity. A number that agrees is a
+  use; one off by at most 25% or by a power of ten is a misread;
   anything further off is taken to be another quantity and left alone, and so is one within
   0.5% that is not a rounding (another edition of a standard value).
 
 A number the question gives is its data and is never tied. A misread is only looked for in
-a *statement* of a value: no digit and no arithmetic between
-the start of its clause and the number (`h = 6.626e-33`, "its atomic number is 10"), so a
-result worked out from the value (`22.99 g = 0.02299 kg`) is never mistaken for a copy. A
+a *statement* of a value: no digit and no arithmetic between the start of its clause and
+the number, and no operation right after it (`h = 6.626e-33 J s`, "its atomic number is
+10"), so a result worked out from the value (`22.99 g = 0.02299 kg`) or a factor of a
+computation (`6.674 × 3000 × 10^-11`) is never mistaken for a copy. A
 reasoning number agrees with a passage number when it is that number rounded or cut to the
 places the reasoning shows.
 
@@ -49,13 +54,20 @@ _NUMBER = re.compile(
 )
 # Where a clause starts: a sentence end, a line, a semicolon, a comma before a space.
 _BOUNDARY = re.compile(r"(?:\.\s|\n|;|,\s|:\s*\n|\$\$)")
+# A number an operation continues (`6.674 \times 3000`, `(6.626e-34)(5e14)`) is a factor of a
+# computation, not a statement of a value.
+_CONTINUED = re.compile(r"\s*(?:[+×*/÷·−-]|\\times|\\cdot|\\frac|\\?\)\s*\\?\()")
+_BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
 _ARITHMETIC = re.compile(r"[+×*/÷]|\\times|\\cdot|\\frac|(?<![\w\\])-(?=\s*[\w(\\])")
 _POWER_BEFORE = re.compile(r"[\^_]\s*\{?\s*[-−]?\s*$")
 _WORD = re.compile(r"(?<!\\)\b[A-Za-z][A-Za-z]*\b")
 _STOP = frozenset(
     "a an the is are was were be of and or so its it has have had with in at to for as that "
     "this these we which value values approximately about around roughly given by use using "
-    "equals equal each one per then there here what how let our find first now".split()
+    "equals equal each one per then there here what how let our find first now "
+    # Words that say where a value comes from, not which value it is.
+    "passage passages says say said states stated according know known recall note since "
+    "because therefore thus hence gives give from table reference see shows listed".split()
 )
 _LABEL_WORDS = 8
 _CONTEXT_CHARS = 80
@@ -72,8 +84,9 @@ class Number:
     digits: str  # significant digits as shown: "6626" for 6.626e-34
     place: int  # power of ten of the last shown digit
     label: frozenset[str]  # the words before it in its clause
-    stated: bool  # no digit and no arithmetic before it in its clause
+    stated: bool  # no digit and no arithmetic before it in its clause, none right after it
     context: str  # its clause up to it, as written (the end of a long one)
+    title: frozenset[str] = frozenset()  # a passage number's: the passage title's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,17 +116,27 @@ def numbers_in(text: str) -> list[Number]:
         parsed = _parse(match)
         if parsed is None or _POWER_BEFORE.search(text, 0, match.start()):
             continue  # an exponent (x^2, m s^{-1}) is not a value
-        starts = [m.end() for m in _BOUNDARY.finditer(text, 0, match.start())]
-        clause = text[starts[-1] if starts else 0 : match.start()]
-        # LaTeX commands and possessives ("Planck's") are not words of the label.
-        plain = re.sub(r"\\[A-Za-z]+|['’]s\b", " ", clause)
-        words = [w.lower() for w in _WORD.findall(plain)]
-        label = frozenset(w for w in words[-_LABEL_WORDS:] if w not in _STOP)
-        stated = not re.search(r"\d", clause) and not _ARITHMETIC.search(clause)
+        bounds = list(_BOUNDARY.finditer(text, 0, match.start()))
+        clause, label = _clause(text, bounds, match.start())
+        if not label and bounds and bounds[-1][0].startswith(","):
+            # "R is the gas constant, which is about 8.314": the name is one clause back.
+            clause, label = _clause(text, bounds[:-1], match.start())
+        continued = _CONTINUED.match(text, match.end()) is not None
+        body = _BULLET.sub("", clause)  # a list's "- " or "2. " is not arithmetic
+        stated = not re.search(r"\d", body) and not _ARITHMETIC.search(body) and not continued
         value, digits, place = parsed
         context = " ".join(f"{clause}{match[0]}".split())[-_CONTEXT_CHARS:]
         found.append(Number(match[0].strip(), value, digits, place, label, stated, context))
     return found
+
+
+def _clause(text: str, bounds: list[re.Match[str]], end: int) -> tuple[str, frozenset[str]]:
+    """The text from the last boundary to `end`, and its label words. LaTeX commands and
+    possessives ("Planck's") are not words of the label."""
+    clause = text[bounds[-1].end() if bounds else 0 : end]
+    plain = re.sub(r"\\[A-Za-z]+|['’]s\b", " ", clause)
+    words = [w.lower() for w in _WORD.findall(plain)]
+    return clause, frozenset([w for w in words if w not in _STOP][-_LABEL_WORDS:])
 
 
 def _parse(match: re.Match[str]) -> tuple[Decimal, str, int] | None:
@@ -154,9 +177,13 @@ def _shifted_agrees(stated: Number, passage: Number) -> bool:
     return _agrees(moved, passage)
 
 
+def _scientific(number: Number) -> bool:
+    """Written with a power of ten (6.63e-34, 6.63 \\times 10^{-34})."""
+    return re.search(r"[eE][-+−]?\d|10\s*\^|10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]", number.text) is not None
+
+
 def _copied_digits(stated: Number, passage: Number) -> bool:
-    scientific = re.search(r"[eE][-+−]?\d|10\s*\^|10[⁰¹²³⁴⁵⁶⁷⁸⁹⁻]", stated.text) is not None
-    long_enough = len(stated.digits) >= 4 or (len(stated.digits) >= 3 and scientific)
+    long_enough = len(stated.digits) >= 4 or (len(stated.digits) >= 3 and _scientific(stated))
     return (
         long_enough
         and len(passage.digits) >= len(stated.digits)
@@ -165,10 +192,15 @@ def _copied_digits(stated: Number, passage: Number) -> bool:
 
 
 def _same_label(stated: Number, passage: Number) -> bool:
-    common = stated.label & passage.label
-    return len(common) >= 2 or (
-        len(common) == 1 and min(len(stated.label), len(passage.label)) == 1
-    )
+    """Every word the reasoning puts before its number is among the passage's words for its
+    number and its title (two words at least, one of them the number's own), or the
+    reasoning names it by one symbol the passage uses ("Na: 23.99", "h = ..."). A reasoning
+    word the passage lacks ("neutrons" beside an atomic number) means another quantity."""
+    if not stated.label & passage.label:
+        return False  # the title alone ("Moles and Avogadro's number") names no one number
+    if len(stated.label) >= 2:
+        return stated.label <= passage.label | passage.title
+    return len(next(iter(stated.label))) <= 2
 
 
 def _close(stated: Number, passage: Number) -> bool:
@@ -182,13 +214,18 @@ def _close(stated: Number, passage: Number) -> bool:
 
 
 def ground(
-    reasoning: str, passages: Sequence[tuple[str, str]], question: str = ""
+    reasoning: str, passages: Sequence[tuple[str, ...]], question: str = ""
 ) -> tuple[ValueUse, ...]:
     """The passage numbers `reasoning` used, each with whether it copied it right; at most
     one use per reasoning number and per passage number. `passages` are the retrieved
-    (id, text) pairs the model was shown; no other id is ever named. A number the `question`
-    itself gives is its data, never tied to a passage."""
-    values = [(pid, n) for pid, text in passages for n in numbers_in(text)]
+    (id, text) or (id, text, title) tuples the model was shown; no other id is ever named.
+    A passage's title words join the label of each of its numbers ("Its density is" in the
+    iron passage is iron's density). A number the `question` gives is its data, never tied."""
+    values = [
+        (source[0], replace(n, title=_title_words(source)))
+        for source in passages
+        for n in numbers_in(source[1])
+    ]
     given = {n.value for n in numbers_in(question)}
     uses: dict[tuple[str, str], ValueUse] = {}
     for stated in numbers_in(reasoning):
@@ -202,21 +239,24 @@ def ground(
     return tuple(uses.values())
 
 
+def _title_words(source: tuple[str, ...]) -> frozenset[str]:
+    title = source[2] if len(source) > 2 else ""
+    return frozenset(w.lower() for w in _WORD.findall(title) if w.lower() not in _STOP)
+
+
 def _ties(stated: Number, values: list[tuple[str, Number]]) -> Iterator[tuple[str, Number, bool]]:
     for pid, value in values:
         if _copied_digits(stated, value):
             same = _agrees(stated, value)
-            if same or stated.stated:
+            # At another power of ten only a number written with its own and named as the
+            # passage names it is a misread: a bare 6.674 beside G's 6.674e-11 is its
+            # mantissa worked on apart, and Q = 1.602e-13 is a charge, not e.
+            named = bool(stated.label) and stated.label <= value.label | value.title
+            if same or (stated.stated and _scientific(stated) and named):
                 yield pid, value, same
                 return
-    labelled = [(pid, v) for pid, v in values if _same_label(stated, v)]
-    if not labelled:
-        return
-    best = max(len(stated.label & v.label) for _, v in labelled)
-    # Among the best-labelled numbers, those this one could be a reading of at all.
-    near = [
-        (pid, v) for pid, v in labelled if len(stated.label & v.label) == best and _close(stated, v)
-    ]
+    # Among the numbers with the same label, those this one could be a reading of at all.
+    near = [(pid, v) for pid, v in values if _same_label(stated, v) and _close(stated, v)]
     if len({v.value for _, v in near}) != 1:
         return  # none, or several different numbers: not tied to any
     pid, value = near[0]
