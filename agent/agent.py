@@ -187,23 +187,22 @@ class Agent:
         """The index of solved problems (`verimath index build` over rows with `problem` and
         `solution` fields, such as MATH's worked solutions), or None."""
         spec = self._examples_spec
-        if spec is None or isinstance(spec, Index):
-            return spec
-        read_manifest(Path(spec))
-        return Index.load(spec, self._embeddings or default_embeddings())
+        return None if spec is None else self._open_index(spec)
 
     def _load_index(self) -> Index | None:
         spec = self._index_spec
         if spec is False:
             return None
+        if spec is None:
+            return default_index(self._embeddings or default_embeddings())
+        return self._open_index(spec)
+
+    def _open_index(self, spec: Index | str | Path) -> Index:
+        """An `Index` as given, or loaded from its folder."""
         if isinstance(spec, Index):
             return spec
-        if spec is not None:
-            read_manifest(Path(spec))  # a wrong folder fails before the embedding model loads
-        embeddings = self._embeddings or default_embeddings()
-        if spec is None:
-            return default_index(embeddings)
-        return Index.load(spec, embeddings)
+        read_manifest(Path(spec))  # a wrong folder fails before the embedding model loads
+        return Index.load(spec, self._embeddings or default_embeddings())
 
     def ask(self, question: str, *, thread_id: str | None = None) -> Answer:
         """Answer one question. With `thread_id`, the question is a turn of that conversation:

@@ -24,7 +24,7 @@ from langgraph.types import Send, interrupt
 
 from verimath.graphs.checking import check_candidates, choose, settle_with_sympy
 from verimath.graphs.context import AgentContext, Settings
-from verimath.graphs.contracts import SamplingParams
+from verimath.graphs.contracts import Retriever, SamplingParams
 from verimath.graphs.crosscheck import derive_by_program
 from verimath.graphs.events import Retrieved, Token
 from verimath.graphs.guardrails import OutputScreen, guard_output, screen_question
@@ -201,12 +201,14 @@ def route_after_guard(
     return route_after_retrieve(state)
 
 
-def retrieval_sources(context: AgentContext) -> list[str]:
-    """Where this run retrieves from: "facts" with a retriever, "examples" with an examples
-    retriever and `Settings.examples` > 0."""
-    sources = ["facts"] if context.retriever is not None else []
-    if context.examples is not None and context.settings.examples > 0:
-        sources.append("examples")
+def retrieval_sources(context: AgentContext) -> list[tuple[str, Retriever, int]]:
+    """What this run searches, as (state key, retriever, how many): "passages" with a
+    retriever, "examples" with an examples retriever and `Settings.examples` > 0."""
+    settings, sources = context.settings, []
+    if context.retriever is not None:
+        sources.append(("passages", context.retriever, settings.top_k))
+    if context.examples is not None and settings.examples > 0:
+        sources.append(("examples", context.examples, settings.examples))
     return sources
 
 
@@ -218,13 +220,7 @@ def retrieve(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any
     context, settings = runtime.context, runtime.context.settings
     query = read_as_english(state["question"])
     found: dict[str, list[Hit]] = {"passages": [], "examples": []}
-    for source in retrieval_sources(context):
-        retriever, key, k = (
-            (context.retriever, "passages", settings.top_k)
-            if source == "facts"
-            else (context.examples, "examples", settings.examples)
-        )
-        assert retriever is not None  # safe: retrieval_sources names only those present
+    for key, retriever, k in retrieval_sources(context):
         hits = retriever.search(query, k, mode=settings.search_mode)
         found[key] = [hit for hit in hits if hit.score >= settings.min_relevance]
     runtime.stream_writer(Retrieved(tuple(found["passages"]), tuple(found["examples"])))
