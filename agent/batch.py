@@ -19,7 +19,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from verimath.answer import Answer
 from verimath.engine import ErrorPolicy, answer_all
@@ -27,7 +27,7 @@ from verimath.errors import InputFileError
 from verimath.questions import QuestionRow, grade_choice
 from verimath.rows import RowError, read_jsonl
 
-__all__ = ["BatchSummary", "run_batch", "read_done"]
+__all__ = ["BatchSummary", "run_batch", "read_done", "answer_record", "append_record"]
 
 
 @dataclass
@@ -45,6 +45,14 @@ class BatchSummary:
     @property
     def accuracy(self) -> float | None:
         return self.correct / self.graded if self.graded else None
+
+    def count(self, data: dict[str, Any]) -> None:
+        """Add one written output line (`answer_record`) to the totals."""
+        self.answered += 1
+        self.statuses[data["status"]] += 1
+        if "gold" in data:
+            self.graded += 1
+            self.correct += data["correct"] is True
 
     def line(self) -> str:
         rate = self.answered / self.elapsed_s * 60 if self.elapsed_s > 0 else 0.0
@@ -150,17 +158,9 @@ def run_batch(
     with output.open("a", encoding="utf-8") as out:
 
         def record(row: QuestionRow, answer: Answer) -> None:
-            data: dict[str, Any] = {"id": row.id, **answer.to_dict(), "metadata": row.metadata}
-            if row.gold is not None:
-                data["gold"] = row.gold
-                data["correct"] = answer.answer is not None and _correct(row, answer.answer, grade)
-            out.write(json.dumps(data, ensure_ascii=False) + "\n")
-            out.flush()
-            summary.answered += 1
-            summary.statuses[answer.status] += 1
-            if row.gold is not None:
-                summary.graded += 1
-                summary.correct += data["correct"] is True
+            data = answer_record(row, answer, grade)
+            append_record(out, data)
+            summary.count(data)
             summary.elapsed_s = time.perf_counter() - start
             if on_row is not None:
                 on_row(data, summary)
@@ -171,6 +171,25 @@ def run_batch(
         )  # fmt: skip
     summary.elapsed_s = time.perf_counter() - start
     return summary
+
+
+def answer_record(
+    row: QuestionRow, answer: Answer, grade: Callable[[str, str], bool | None] | None
+) -> dict[str, Any]:
+    """The output line for `row`: its id, the answer, the row's metadata, and for a row with a
+    gold answer the gold and whether the answer matches it."""
+    data: dict[str, Any] = {"id": row.id, **answer.to_dict(), "metadata": row.metadata}
+    if row.gold is not None:
+        data["gold"] = row.gold
+        data["correct"] = answer.answer is not None and _correct(row, answer.answer, grade)
+    return data
+
+
+def append_record(out: TextIO, data: dict[str, Any]) -> None:
+    """One complete line, flushed at once: a kill loses at most the line being written, which
+    `read_done` cuts off."""
+    out.write(json.dumps(data, ensure_ascii=False) + "\n")
+    out.flush()
 
 
 def _correct(

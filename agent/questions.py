@@ -1,4 +1,4 @@
-"""Read question files for `batch` and `eval`: JSONL, CSV or TXT, one question a row, or a
+"""Read question files for `batch` and `eval`: JSONL, CSV, Parquet or TXT, one question a row, or a
 folder of JSONL files (one per subject, say).
 
 Malformed rows are reported with their line numbers and skipped; the rest is still answered.
@@ -80,8 +80,10 @@ def _read_file(file: Path) -> tuple[list[QuestionRow], list[str]]:
     problems: list[str] = []
     if file.suffix == ".txt":
         return _read_txt(file), problems
-    if file.suffix not in (".csv", ".jsonl"):
-        raise InputFileError(f"'{file}': unsupported question file; use .jsonl, .csv or .txt")
+    if file.suffix not in (".csv", ".jsonl", ".parquet"):
+        raise InputFileError(
+            f"'{file}': unsupported question file; use .jsonl, .csv, .parquet or .txt"
+        )
 
     def skip(problem: RowError) -> None:
         problems.append(f"{problem.where}: {problem.reason}; skipped")

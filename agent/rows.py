@@ -33,7 +33,7 @@ from typing import Any, Literal
 
 from verimath.errors import InputFileError
 
-__all__ = ["RowError", "Row", "read_rows", "read_jsonl", "read_csv", "SUFFIXES"]
+__all__ = ["RowError", "Row", "read_rows", "read_jsonl", "read_csv", "read_parquet", "SUFFIXES"]
 
 Row = tuple[int, dict[str, Any]]
 SUFFIXES = (".jsonl", ".csv")
@@ -66,13 +66,15 @@ def read_rows(
     on_error: Callable[[RowError], None] | None = None,
     torn_tail: Literal["error", "drop"] = "error",
 ) -> Iterator[Row]:
-    """The rows of a `.jsonl` or `.csv` file, chosen by its suffix (in any case)."""
+    """The rows of a `.jsonl`, `.csv` or `.parquet` file, chosen by its suffix (in any case)."""
     suffix = Path(path).suffix.lower()
     if suffix == ".jsonl":
         return read_jsonl(path, on_error=on_error, torn_tail=torn_tail)
     if suffix == ".csv":
         return read_csv(path, on_error=on_error)
-    raise RowError(path, None, f"'{suffix}' is not a row file", "use .jsonl or .csv")
+    if suffix == ".parquet":
+        return read_parquet(path)
+    raise RowError(path, None, f"'{suffix}' is not a row file", "use .jsonl, .csv or .parquet")
 
 
 def read_jsonl(
@@ -144,6 +146,23 @@ def read_csv(
     except csv.Error as exc:
         reason = f"malformed CSV ({exc}), so the rest of the file was not read"
         _report(RowError(path, start, reason, "fix the quoting on that line"), on_error)
+
+
+def read_parquet(path: str | Path) -> Iterator[Row]:
+    """The rows of a Parquet file (question sets exported from a data pipeline); a row's
+    number counts rows from 1, since Parquet has no lines. Needs pyarrow (Ray Data brings it),
+    imported only here so the other readers stay standard library."""
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        fix = "pip install pyarrow (or 'verimath[ray]', which brings it)"
+        raise RowError(path, None, "reading Parquet needs pyarrow", fix) from None
+    try:
+        table = pq.read_table(path)
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
+        reason = f"not a readable Parquet file ({str(exc).splitlines()[0][:120]})"
+        raise RowError(path, None, reason, "check the path, or export the file again") from None
+    yield from enumerate(table.to_pylist(), 1)
 
 
 def _bytes(path: str | Path) -> bytes:

@@ -150,7 +150,7 @@ def test_read_rows_picks_the_format_by_suffix_and_missing_files_fail_in_one_line
 ):
     csv = write(tmp_path / "Q.CSV", "question\nWhy?\n")
     assert list(read_rows(csv)) == [(2, {"question": "Why?"})]
-    with pytest.raises(RowError, match=r"'\.txt' is not a row file; use \.jsonl or \.csv"):
+    with pytest.raises(RowError, match=r"'\.txt' is not a row file; use \.jsonl, \.csv or \.pa"):
         read_rows(tmp_path / "q.txt")
     missing = tmp_path / "missing.jsonl"
     with pytest.raises(RowError) as excinfo:
@@ -165,3 +165,20 @@ def test_a_row_error_survives_pickling(tmp_path: Path):
     error = RowError(tmp_path / "a.jsonl", 7, "not a JSON object")
     copy = pickle.loads(pickle.dumps(error))
     assert (str(copy), copy.line, copy.reason) == (str(error), 7, "not a JSON object")
+
+
+def test_parquet_rows_are_numbered_from_one_and_keep_their_types(tmp_path: Path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "questions.parquet"
+    table = pa.table({"id": ["a", "b"], "question": ["Solve 2x = 4", "Pick one"],
+                      "choices": [None, ["1", "2"]], "level": [3, 5]})  # fmt: skip
+    pq.write_table(table, path)
+    assert list(read_rows(path)) == [
+        (1, {"id": "a", "question": "Solve 2x = 4", "choices": None, "level": 3}),
+        (2, {"id": "b", "question": "Pick one", "choices": ["1", "2"], "level": 5}),
+    ]
+    broken = write(tmp_path / "broken.parquet", "id,question\n")
+    with pytest.raises(RowError, match=r"broken\.parquet: not a readable Parquet file .*export"):
+        list(read_rows(broken))

@@ -135,6 +135,19 @@ def batch(
         float | None, typer.Option("--timeout", help="Seconds per question before it is an error")
     ] = None,
     concurrency: ConcurrencyOpt = 1,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            metavar="ADDRESS",
+            help="Answer on a Ray cluster: its address (127.0.0.1:6379), 'auto' (RAY_ADDRESS "
+            "or the one running here) or 'local' (start one here). Needs 'verimath[ray]'",
+            show_default=False,
+        ),
+    ] = None,
+    ray_actors: Annotated[
+        int, typer.Option("--ray-actors", min=1, help="With --ray: agents answering at once")
+    ] = 1,
 ) -> None:
     """Answer every question in a file. Each answer is written the moment it is done; rerun the
     same command after an interruption and it resumes where it stopped."""
@@ -146,6 +159,20 @@ def batch(
     rows, problems = read_questions(input_file)
     for problem in problems:
         typer.echo(f"skipped: {problem}", err=True)
+    if ray is not None:
+        from functools import partial
+
+        from verimath.ray_batch import run_batch_on_ray
+
+        with question_progress(len(rows)) as progress:
+            summary = run_batch_on_ray(
+                partial(build_agent, config), rows, output,
+                address=ray, actors=ray_actors,
+                concurrency=concurrency, retry_errors=retry_errors, timeout_s=timeout,
+                on_row=progress,
+            )  # fmt: skip
+        typer.echo(f"{summary.line()}; written to {output}")
+        return
     with build_agent(config) as agent:
         agent.load()  # fail fast on a bad model or index, before the first question
         with question_progress(len(rows)) as progress:
