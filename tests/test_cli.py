@@ -303,7 +303,7 @@ def test_every_command_that_builds_an_agent_takes_the_agent_options():
     runner = CliRunner(env={"COLUMNS": "400"})
     flags = ["--config", "--set", "--model", "--base-url", "--backend", "--max-new-tokens",
              "--samples", "--index", "--retrieval"]  # fmt: skip
-    for command in ("ask", "batch", "eval", "serve"):
+    for command in ("ask", "batch", "eval", "serve", "mcp"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0, command
         shown = [word for word in result.output.split() if word.startswith("--")]

@@ -52,7 +52,7 @@ def test_every_settings_field_has_exactly_one_place_in_the_file():
     ]
     assert sorted(placed) == sorted(f.name for f in dataclasses.fields(Settings))
     top = set(Config.model_fields) - set(SECTIONS)
-    assert top == {"model", "base_url", "backend", "checkpoint"}
+    assert top == {"model", "base_url", "backend", "checkpoint", "tracing"}
     every = [*top, *(key for keys in section_keys().values() for key in keys)]
     assert len(every) == len(set(every)), "a key name is in two places; override(name=) needs one"
 

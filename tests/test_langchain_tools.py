@@ -78,7 +78,8 @@ def test_an_agent_of_someone_else_s_calls_each_tool_and_reads_the_evidence(agent
     assert refuted["status"] == "refuted" and refuted["evidence"]  # says why
     assert same["equivalent"] is True
     assert (asked["status"], asked["answer"]) == ("verified", "x = 2")
-    assert len(found) == 2 and any(hit["id"] == "elements/sodium" for hit in found)
+    passages = found["passages"]
+    assert len(passages) == 2 and any(hit["id"] == "elements/sodium" for hit in passages)
 
 
 def test_a_tool_that_cannot_run_answers_with_one_line_not_a_traceback(verifier):

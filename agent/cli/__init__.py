@@ -2,7 +2,7 @@
 (set VERIMATH_DEBUG=1 to see the traceback instead).
 
 One module per command group (`answering`: ask, batch, serve; `evaluate`; `checking`;
-`indexes`); the options that configure an agent are defined once, in `options`.
+`indexes`; `mcp`); the options that configure an agent are defined once, in `options`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from verimath.cli.answering import ask, batch, serve
 from verimath.cli.checking import check
 from verimath.cli.evaluate import evaluate
 from verimath.cli.indexes import index_build, index_info, index_search
+from verimath.cli.mcp import serve_mcp
 from verimath.errors import VerimathError
 
 __all__ = ["app", "main"]
@@ -34,6 +35,7 @@ app.command()(batch)
 app.command()(check)
 app.command("eval")(evaluate)
 app.command()(serve)
+app.command("mcp")(serve_mcp)
 index_app.command("build")(index_build)
 index_app.command("search")(index_search)
 index_app.command("info")(index_info)
