@@ -82,6 +82,14 @@ def questions(path: Path) -> Path:
     return path
 
 
+def driver_command(tmp_path: Path, address: str) -> tuple[list[str], Path]:
+    """The command that runs DRIVER over N_QUESTIONS questions, and its output file."""
+    script = tmp_path / "driver.py"
+    script.write_text(DRIVER, encoding="utf-8")
+    source, out = questions(tmp_path / "q.jsonl"), tmp_path / "answers.jsonl"
+    return [sys.executable, str(script), str(source), str(out), address], out
+
+
 def rows(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
 
@@ -111,10 +119,7 @@ def actor_pids() -> list[int]:
 @pytest.mark.slow
 def test_a_killed_driver_resumes_with_nothing_lost_or_duplicated(cluster, tmp_path: Path):
     address, env = cluster
-    script = tmp_path / "driver.py"
-    script.write_text(DRIVER, encoding="utf-8")
-    source, out = questions(tmp_path / "q.jsonl"), tmp_path / "answers.jsonl"
-    command = [sys.executable, str(script), str(source), str(out), address]
+    command, out = driver_command(tmp_path, address)
     for kill_after in (3, 10):
         driver = subprocess.Popen(command, env=env)
         wait_for_rows(out, kill_after, driver)
@@ -133,13 +138,10 @@ def test_a_killed_driver_resumes_with_nothing_lost_or_duplicated(cluster, tmp_pa
 @pytest.mark.slow
 def test_a_killed_actor_is_replaced_and_its_question_answered_once(cluster, tmp_path: Path):
     address, env = cluster
-    script = tmp_path / "driver.py"
-    script.write_text(DRIVER, encoding="utf-8")
-    source, out = questions(tmp_path / "q.jsonl"), tmp_path / "answers.jsonl"
+    command, out = driver_command(tmp_path, address)
     driver = subprocess.Popen(
-        [sys.executable, str(script), str(source), str(out), address],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     wait_for_rows(out, 3, driver)
     victims = actor_pids()
     assert victims, "no agent actor process found to kill"

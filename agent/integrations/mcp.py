@@ -19,13 +19,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-import socket
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from verimath.errors import ConfigError, MissingExtraError, VerimathError
 from verimath.integrations.toolset import Toolset
+from verimath.listening import listening_socket
 
 try:
     from mcp.server.mcpserver import MCPServer
@@ -87,17 +87,7 @@ def _serve_http(server: MCPServer[Any], agent: Agent, *, host: str, port: int) -
     Origin header is not loopback (DNS rebinding protection)."""
     import uvicorn  # a dependency of the mcp SDK
 
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port or --host"
-        ) from exc
-    with sock:
+    with listening_socket(host, port) as sock:
         _load_all_but_the_model(agent)
         app = server.streamable_http_app(host=host)
         shown = f"[{host}]" if ":" in host else host

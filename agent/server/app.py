@@ -5,7 +5,6 @@ No `from __future__ import annotations` here: FastAPI reads endpoint annotations
 
 import logging
 import os
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -13,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from verimath.errors import ConfigError, MissingExtraError
+from verimath.errors import MissingExtraError
+from verimath.listening import listening_socket
 from verimath.server.admission import API_KEY_ENV, Gatekeeper, Runner, ServerLimits
 from verimath.server.error_responses import add_error_handlers
 from verimath.server.openai_chat import Completion, last_user_text
@@ -136,17 +136,7 @@ def serve(
         raise MissingExtraError(
             "the HTTP API needs uvicorn; install it with pip install 'verimath[serve]'"
         ) from exc
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise ConfigError(
-            f"cannot listen on {host}:{port} ({exc.strerror}); pass another --port or --host"
-        ) from exc
-    with sock:
+    with listening_socket(host, port) as sock:
         agent.load()
         app = create_app(agent, limits=limits)
         config = uvicorn.Config(app, host=host, port=port, log_level=log_level)
