@@ -27,7 +27,7 @@ from verimath.errors import InputFileError
 from verimath.questions import QuestionRow, grade_choice
 from verimath.rows import RowError, read_jsonl
 
-__all__ = ["BatchSummary", "run_batch", "read_done", "answer_record", "append_record"]
+__all__ = ["BatchSummary", "run_batch", "read_done", "answer_record", "append_record", "resume"]
 
 
 @dataclass
@@ -149,11 +149,7 @@ def run_batch(
     "row" writes it as an `error` row too (`retry_errors` answers those again).
     on_row(row, summary): called after each row is written, one call at a time.
     """
-    _check_unique(rows)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    done = read_done(output, retry_errors=retry_errors)
-    todo = [row for row in rows if row.id not in done]
-    summary = BatchSummary(total=len(rows), done_before=len(rows) - len(todo))
+    todo, summary = resume(rows, output, retry_errors=retry_errors)
     start = time.perf_counter()
     with output.open("a", encoding="utf-8") as out:
 
@@ -171,6 +167,18 @@ def run_batch(
         )  # fmt: skip
     summary.elapsed_s = time.perf_counter() - start
     return summary
+
+
+def resume(
+    rows: Sequence[QuestionRow], output: Path, *, retry_errors: bool = False
+) -> tuple[list[QuestionRow], BatchSummary]:
+    """The rows still to answer into `output` (ids must be unique; the output is repaired as
+    `read_done` says), and the summary that counts the rest as done before."""
+    _check_unique(rows)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    done = read_done(output, retry_errors=retry_errors)
+    todo = [row for row in rows if row.id not in done]
+    return todo, BatchSummary(total=len(rows), done_before=len(rows) - len(todo))
 
 
 def answer_record(

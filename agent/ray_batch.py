@@ -28,6 +28,7 @@ Why this shape:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -37,7 +38,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from verimath.batch import BatchSummary, _check_unique, answer_record, append_record, read_done
+from verimath.batch import BatchSummary, answer_record, append_record, resume
 from verimath.engine import answer_all
 from verimath.errors import ConfigError, VerimathError
 from verimath.questions import QuestionRow, read_questions
@@ -116,12 +117,8 @@ def run_batch_on_ray(
     if actors < 1 or concurrency < 1:
         raise ConfigError(f"actors={actors}, concurrency={concurrency}; both must be 1 or more")
     rows = list(questions) if not isinstance(questions, str | Path) else _read(questions)
-    _check_unique(rows)
     output = Path(output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    done = read_done(output, retry_errors=retry_errors)
-    todo = [row for row in rows if row.id not in done]
-    summary = BatchSummary(total=len(rows), done_before=len(rows) - len(todo))
+    todo, summary = resume(rows, output, retry_errors=retry_errors)
     if not todo:
         return summary
     ray, data = _import_ray(address)
@@ -135,7 +132,7 @@ def run_batch_on_ray(
     start = time.perf_counter()
     quiet = _QuietRayLogs()
     try:
-        items = [{"row": json.dumps(_fields(row))} for row in todo]
+        items = [{"row": json.dumps(dataclasses.asdict(row))} for row in todo]
         # a block a question (up to _MAX_BLOCKS), so each answer streams out when it is done
         blocks = min(len(items), _MAX_BLOCKS)
         answered = data.from_items(items, override_num_blocks=blocks).map_batches(
@@ -226,11 +223,6 @@ def _read(path: str | Path) -> list[QuestionRow]:
     for problem in problems:
         logging.getLogger(__name__).warning("skipped: %s", problem)
     return rows
-
-
-def _fields(row: QuestionRow) -> dict[str, Any]:
-    return {"line": row.line, "question": row.question, "id": row.id, "gold": row.gold,
-            "metadata": row.metadata}  # fmt: skip
 
 
 def _import_ray(address: str | None) -> tuple[Any, Any]:
