@@ -162,3 +162,18 @@ def test_the_cli_prints_the_value_and_the_form_written(scripted_agent, monkeypat
     assert result.exit_code == 0, result.output
     assert f"Answer:   4360 (written {SUM})" in result.output
     assert "Status:   UNVERIFIED" in result.output
+
+
+def test_the_cli_prints_why_a_refuted_answer_was_refuted(scripted_agent, monkeypatch):
+    """The evidence is what makes a refutation worth reading: it is printed under the answer,
+    not only in --json."""
+    from verimath.cli import answering, app
+
+    agent = scripted_agent(["Divide by 3. \\boxed{x = 12}"], samples=1, refuted_retries=0)
+    monkeypatch.setattr(answering, "build_agent", lambda config: agent)
+    result = CliRunner().invoke(app, ["ask", "Solve 3x = 12"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    refuted = lines.index("  1. x = 12: refuted")
+    assert lines[refuted + 1] == "       substitution: x = 12 in 3x = 12: residual 24"
+    assert "Answer:   x = 4" in result.output  # SymPy's own answer, verified

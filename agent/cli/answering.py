@@ -68,6 +68,10 @@ def ask(
         for n, c in enumerate(answer.candidates, 1):
             by = "" if c.source == "model" else f" (from {c.source})"
             typer.echo(f"  {n}. {_shown(c.answer, c.answer_as_written)}: {c.status}{by}")
+            if c.status == "refuted":  # the evidence, which the answer's own checks don't show
+                for check in c.checks:
+                    if check.outcome == "failed":
+                        typer.echo(f"       {check.name}: {check.detail}")
     for check in answer.checks:
         typer.echo(f"  check {check.name}: {check.outcome} - {check.detail}")
     for note in answer.guardrails:
