@@ -10,7 +10,7 @@ import torch
 
 from verimath.graphs.contracts import Completion, Message, SamplingParams
 from verimath.models.batching import DynamicBatcher
-from verimath.models.transformers_backend import reads_alone
+from verimath.models.transformers_backend import reads_alone, starts_read_before
 
 
 def echo_lengths(prompts, params, listeners=()):
@@ -85,6 +85,17 @@ def test_uneven_batches_are_read_prompt_by_prompt():
     assert not reads_alone([900, 400, 650], [890, 391, 641])
     # One row not stored would make the padded read start at its first token.
     assert reads_alone([900, 400, 650], [890, 0, 641])
+    # Prompts that begin as an earlier one in the batch does are read from there.
+    assert not reads_alone([700, 420, 400], [0] * 3)
+    assert reads_alone([700, 420, 400], [0] * 3, [0, 380, 390])
+
+
+def test_each_prompt_starts_from_the_longest_start_read_before_it():
+    rows = [
+        torch.tensor(r) for r in ([1, 2, 3, 4, 5], [1, 2, 3, 9], [1, 2, 3, 4, 7, 8], [6], [1, 2])
+    ]
+    # Row 2 shares 4 tokens with row 0, 3 with row 1; row 3 none; row 4 keeps its last token.
+    assert starts_read_before(rows) == [(0, 0), (0, 3), (0, 4), (0, 0), (0, 1)]
 
 
 @pytest.mark.slow
@@ -105,13 +116,35 @@ def test_prompts_read_alone_give_the_tokens_of_one_at_a_time(demo_backend):
     params = SamplingParams(max_new_tokens=16)
     cache = demo_backend.prefix_cache
     budget, cache.max_bytes = cache.max_bytes, 0  # nothing stored: every prompt read in full
+    read: list[int] = []  # tokens of each forward pass over a prompt (decoding steps read 1)
+    hook = demo_backend._model.register_forward_pre_hook(
+        lambda module, args, kwargs: read.append(kwargs["input_ids"].shape[1]), with_kwargs=True
+    )
     try:
         cache.clear()
         alone = [demo_backend._generate([p], params, [None])[0] for p in prompts]
+        read.clear()
         together = demo_backend._generate(prompts, params, [None] * len(prompts))
     finally:
         cache.max_bytes = budget
+        hook.remove()
     assert together == alone
+    # Each prompt is read from the longest start it shares with one read before it (here the
+    # chat template's system prompt, at least), up to its last token, which `generate` reads
+    # with the batch; the first prompt is read whole.
+    ids = [demo_backend._tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+
+    def shared(a: list[int], b: list[int]) -> int:
+        return next(
+            (n for n, (x, y) in enumerate(zip(a, b, strict=False)) if x != y), min(len(a), len(b))
+        )
+
+    before = [0] + [
+        max(min(shared(ids[i], ids[j]), len(ids[i]) - 1, len(ids[j]) - 1) for j in range(i))
+        for i in range(1, len(ids))
+    ]
+    assert min(before[1:]) >= 16  # the system prompt, read once
+    assert read[: len(prompts)] == [len(i) - 1 - b for i, b in zip(ids, before, strict=True)]
 
 
 @pytest.mark.slow

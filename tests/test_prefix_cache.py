@@ -140,3 +140,31 @@ def test_a_batch_larger_than_the_budget_keeps_its_last_rows():
     assert len(cache._entries) == 2 and cache._bytes <= cache.max_bytes
     assert cache.lookup(*left_padded([rows[0] + [901, 1]])) == []
     assert cache.lookup(*left_padded([rows[2] + [901, 1]])) != []
+
+
+def test_a_cache_built_with_capacity_decodes_into_it_without_copying(demo_backend):
+    """Rows placed in buffers with room for the new tokens: the growing cache holds those very
+    buffers and writes each new position into them; without room it copies them once."""
+    from verimath.models.kv_cache import cache_layers, growing_cache
+    from verimath.models.prefix_cache import left_padded as padded
+
+    config = demo_backend._model.config
+    heads = config.num_key_value_heads
+    dim = config.hidden_size // config.num_attention_heads
+    rows = [[(torch.randn(heads, n, dim), torch.randn(heads, n, dim))] * config.num_hidden_layers
+            for n in (5, 9)]  # fmt: skip
+    with torch.inference_mode():  # as the backend builds them: views that keep no base
+        layers = padded(rows, 9, capacity=12)
+        cache = growing_cache(layers, config)
+    keys, _ = cache_layers(cache)[0]
+    assert keys.data_ptr() == layers[0][0].data_ptr() and keys.shape[2] == 9
+    torch.testing.assert_close(keys[1], rows[1][0][0])
+    assert (keys[0, :, :4] == 0).all()  # left padding
+    new = torch.randn(2, heads, 1, dim)
+    with torch.inference_mode():
+        cache.update(new, new, 0)
+    keys, _ = cache_layers(cache)[0]
+    assert keys.data_ptr() == layers[0][0].data_ptr() and keys.shape[2] == 10
+    torch.testing.assert_close(keys[:, :, 9:], new)
+    plain = padded(rows, 9)  # no room: the cache copies into buffers of its own
+    assert cache_layers(growing_cache(plain, config))[0][0].data_ptr() != plain[0][0].data_ptr()

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from itertools import count
 from typing import Any
 
-__all__ = ["PrefixCache", "left_padded"]
+__all__ = ["PrefixCache", "left_padded", "shared_length"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,10 +88,13 @@ class PrefixCache:
                 _, oldest = self._entries.popitem(last=False)
                 self._bytes -= oldest.nbytes
 
-    def lookup(self, input_ids: Any, attention_mask: Any) -> list[tuple[Any, Any]]:
+    def lookup(
+        self, input_ids: Any, attention_mask: Any, capacity: int = 0
+    ) -> list[tuple[Any, Any]]:
         """Keys and values, per layer, for the first positions of a left-padded batch, as many
         for every row (the cache of a batch is rectangular): [] when no stored row saves
-        `min_tokens`. Pad positions get zeros; the mask hides them."""
+        `min_tokens`. Pad positions get zeros; the mask hides them. `capacity`: see
+        `left_padded`."""
         full_width = input_ids.shape[1]
         offsets = (full_width - attention_mask.sum(dim=1)).tolist()
         with self._lock:
@@ -107,7 +110,7 @@ class PrefixCache:
                 for (entry, _), n in zip(found, reused, strict=True)
             ]
             self.reused_tokens += sum(reused)
-            return left_padded(rows, width)
+            return left_padded(rows, width, capacity)
 
     def stored_lengths(self, input_ids: Any, attention_mask: Any) -> list[int]:
         """For each row of a left-padded batch, how many of its first tokens have stored keys
@@ -123,7 +126,7 @@ class PrefixCache:
         for key, entry in self._entries.items():
             if min(len(entry.ids), len(ids)) <= best:
                 continue  # cannot beat the best so far
-            shared = _shared_length(entry.ids, ids)
+            shared = shared_length(entry.ids, ids)
             if shared > best:
                 best_key, best_entry, best = key, entry, shared
         if best_key is not None:
@@ -133,7 +136,7 @@ class PrefixCache:
     def _drop_prefixes_of(self, ids: Any) -> None:
         """A stored row that the new row extends can never be the longer match again."""
         for key, entry in list(self._entries.items()):
-            if _shared_length(entry.ids, ids) == len(entry.ids):
+            if shared_length(entry.ids, ids) == len(entry.ids):
                 del self._entries[key]
                 self._bytes -= entry.nbytes
 
@@ -143,25 +146,34 @@ class PrefixCache:
             self._bytes = 0
 
 
-def left_padded(rows: list[list[tuple[Any, Any]]], width: int) -> list[tuple[Any, Any]]:
+def left_padded(
+    rows: list[list[tuple[Any, Any]]], width: int, capacity: int = 0
+) -> list[tuple[Any, Any]]:
     """One rectangular cache for a left-padded batch from each row's own keys and values
     (per layer, `(heads, tokens, dim)`; [] for a row with none), each row's placed to end at
-    position `width`. Positions before a row's own are zeros: padding, hidden by the mask."""
+    position `width`. Positions before a row's own are zeros: padding, hidden by the mask.
+    With a `capacity` over `width`, each layer's keys and values are views of buffers of that
+    many positions, which a growing cache decodes into without copying
+    (`kv_cache.growing_cache`); the positions past `width` are left unwritten until then."""
     some = next(row for row in rows if row)
+    size = max(width, capacity)
     layers = []
     for layer, (k0, v0) in enumerate(some):
-        keys = k0.new_zeros((len(rows), k0.shape[0], width, k0.shape[2]))
-        values = v0.new_zeros((len(rows), v0.shape[0], width, v0.shape[2]))
+        keys = k0.new_empty((len(rows), k0.shape[0], size, k0.shape[2]))
+        values = v0.new_empty((len(rows), v0.shape[0], size, v0.shape[2]))
         for index, row in enumerate(rows):
-            if row:
-                k, v = row[layer]
-                keys[index, :, width - k.shape[1] :] = k
-                values[index, :, width - v.shape[1] :] = v
-        layers.append((keys, values))
+            k, v = row[layer] if row else (k0[:, :0], v0[:, :0])
+            keys[index, :, : width - k.shape[1]] = 0  # padding: written once, as zeros
+            values[index, :, : width - v.shape[1]] = 0
+            keys[index, :, width - k.shape[1] : width] = k
+            values[index, :, width - v.shape[1] : width] = v
+        layers.append(
+            (keys[:, :, :width], values[:, :, :width]) if size > width else (keys, values)
+        )
     return layers
 
 
-def _shared_length(a: Any, b: Any) -> int:
+def shared_length(a: Any, b: Any) -> int:
     """How many leading token ids two 1-D tensors have in common."""
     n = min(len(a), len(b))
     same = a[:n] == b[:n]
