@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -31,6 +32,22 @@ def test_concurrent_requests_with_equal_params_share_a_call():
         texts = list(pool.map(ask, range(4)))
     assert [t.split("|")[0] for t in texts] == ["p0", "p1", "p2", "p3"]  # each its own answer
     assert batcher.stats.requests == 4 and batcher.stats.batches < 4
+
+
+@pytest.mark.parametrize("wait, calls", [(0.6, 1), (0.01, 3)])
+def test_requests_arriving_apart_share_a_call_only_within_the_wait(wait, calls):
+    """`max_wait_s` (the backend's `batch_wait_s`): how long the batcher waits for one more."""
+    batcher = DynamicBatcher(echo_lengths, max_batch=8, max_wait_s=wait, max_gather_s=2.0)
+    params = SamplingParams(max_new_tokens=8)
+
+    def ask(i):
+        time.sleep(0.25 * i)  # three requests, 250 ms apart
+        return batcher.submit(f"p{i}", params).text
+
+    with ThreadPoolExecutor(3) as pool:
+        texts = list(pool.map(ask, range(3)))
+    assert [t.split("|")[0] for t in texts] == ["p0", "p1", "p2"]
+    assert batcher.stats.batches == calls
 
 
 def test_different_params_and_seeded_requests_are_not_mixed():

@@ -57,6 +57,10 @@ class TransformersBackend:
     that extends an earlier call's sequence (a forced final answer, a program's output, a
     follow-up turn) reuses its keys and values, kept up to `prefix_cache_mb` (0: off).
 
+    batch_wait_s: how long a call waits for another to join its batch (each new arrival
+    extends the wait, up to 1 s in all). 0.2 s caught a burst of 32 questions, which reached
+    the model up to 60 ms apart; 0 suits one interactive user, who then waits for nobody.
+
     threads: CPU threads for torch, a process-wide setting (None keeps torch's choice). On an
     idle 2-core machine two threads decode the demo model 1.7 times as fast as one; the demo
     takes one so that the verifier and the embeddings keep a core (BENCHMARKS.md).
@@ -73,6 +77,7 @@ class TransformersBackend:
         dtype: str = "auto",
         threads: int | None = None,
         max_batch: int = 32,
+        batch_wait_s: float = 0.2,
         prefix_cache_mb: int = 1024,
         name: str | None = None,
     ) -> None:
@@ -88,7 +93,9 @@ class TransformersBackend:
         self._generate_lock = threading.Lock()
         # Concurrent calls are batched into one generate (see batching.py); 1 turns it off.
         self._batcher = (
-            DynamicBatcher(self._generate, max_batch=max_batch) if max_batch > 1 else None
+            DynamicBatcher(self._generate, max_batch=max_batch, max_wait_s=batch_wait_s)
+            if max_batch > 1
+            else None
         )
         self.prefix_cache = PrefixCache(prefix_cache_mb * 2**20)
 
