@@ -16,7 +16,8 @@ Rows (each run is one pass over the questions, so its seconds are its own):
   the verifier's equivalence, ties to the first);
 - agent-fixed: `Agent` with 4 solutions and 2 cross-check programs drawn at once; the row "k=4,
   no cross-checks" is what the agent chooses from its solutions alone (its own `select`);
-- agent-adaptive: `Agent` with its defaults: adaptive, a solution and a program a step.
+- agent-adaptive: `Agent` with its defaults (adaptive, up to 4 solutions) and `cross_checks=2`:
+  a solution and a program a step until an answer is verified or cross-checked.
 
 Every answer is graded by `Verifier.grade` against the gold, as `verimath eval` grades.
 Resumable: each row appends one JSON line per question to OUT/<row>.jsonl and a rerun skips
@@ -77,7 +78,8 @@ def subset(gsm8k: int, math500: int) -> list[dict[str, Any]]:
 def agent_settings(row: str, max_new_tokens: int) -> Settings:
     """agent-fixed: 4 solutions and 2 cross-check programs at once, so the rows "k=4 without
     cross-checks" and "k=4 with cross-checks" are chosen from the same candidates by the
-    agent's own selection code; agent-adaptive: the defaults (adaptive, cross-checks on)."""
+    agent's own selection code; agent-adaptive: the defaults (adaptive) with `cross_checks=2`
+    (off by default)."""
     if row == "agent-fixed":
         return Settings(max_new_tokens=max_new_tokens, samples=4, adaptive=False, cross_checks=2)
     return Settings(max_new_tokens=max_new_tokens, cross_checks=2)
